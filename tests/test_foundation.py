@@ -74,7 +74,11 @@ def test_bad_value_errors_are_value_errors() -> None:
 
 def test_invalid_input_error_names_field_and_rule() -> None:
     error = errors.InvalidInputError("accountId", "must be a UUID")
-    assert (error.field, error.rule, str(error)) == ("accountId", "must be a UUID", "accountId: must be a UUID")
+    assert (error.field, error.rule, str(error)) == (
+        "accountId",
+        "must be a UUID",
+        "accountId: must be a UUID",
+    )
     assert str(errors.InvalidInputError(None, "body too large")) == "body too large"
 
 
@@ -102,4 +106,4 @@ def test_fake_clock_refuses_to_run_backwards_or_naive_times() -> None:
     with pytest.raises(ValueError, match="backwards"):
         clock.set(clock.now() - timedelta(seconds=1))
     with pytest.raises(ValueError, match="aware"):
-        FakeClock(datetime(2026, 1, 1))  # noqa: DTZ001
+        FakeClock(datetime(2026, 1, 1))
