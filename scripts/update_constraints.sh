@@ -12,6 +12,7 @@ workdir=$(mktemp -d)
 trap 'rm -rf "$workdir"' EXIT
 python3 -m venv "$workdir/env"
 "$workdir/env/bin/pip" install --quiet --disable-pip-version-check -e '.[dev]'
+# REUSE-IgnoreStart
 {
     echo '# SPDX-FileCopyrightText: 2026 The offen_core authors'
     echo '# SPDX-License-Identifier: Apache-2.0'
@@ -19,4 +20,5 @@ python3 -m venv "$workdir/env"
     echo '# Regenerate with scripts/update_constraints.sh after changing dependencies.'
     "$workdir/env/bin/pip" freeze --exclude-editable --disable-pip-version-check
 } > constraints.txt
+# REUSE-IgnoreEnd
 echo "wrote constraints.txt"
