@@ -1,0 +1,250 @@
+# SPDX-FileCopyrightText: 2026 The offen_core authors
+# SPDX-License-Identifier: Apache-2.0
+"""The synchronous throttle: one decision per attempt, on any `limits` storage."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from limits.storage import Storage
+
+from offen_core.ratelimit._attempts import Settings, Slot, Tally, storage_unreachable
+from offen_core.ratelimit.decision import Decision
+from offen_core.ratelimit.rules import Route, RoutePolicy, Rule
+from offen_core.ratelimit.storage import (
+    DEFAULT_STORAGE_URL,
+    StorageFailure,
+    memory_lock,
+    open_storage,
+    storage_errors,
+)
+
+__all__ = ["Throttle"]
+
+
+class Throttle:
+    """Counts attempts per route and identifier and decides whether each may go ahead.
+
+    Call `check` before a route's work (before any password hashing on login) and act on the
+    `Decision`. Every attempt is counted with one atomic increment per step of the route's
+    policy, in the storage's own primitive (``INCRBY`` in a Lua script on Redis), so
+    concurrent attempts from threads or processes sharing the storage are never lost.
+    The window an attempt falls in is computed from ``clock``; storage expiry only removes
+    windows that are over.
+
+    Args:
+        storage: A `limits` storage URL (``"memory://"``, ``"redis://host:6379/0"``, any
+            URL `limits` accepts) or an opened `limits.storage.Storage`.
+        hash_key: The key identifiers are hashed with before they reach the storage; every
+            process sharing the storage must pass the same key (derive it from the server
+            secret). ``None`` draws a random key valid in this process only.
+        policies: The policy of each route; defaults to `DEFAULT_POLICIES`.
+        clock: Returns the current time in seconds since the epoch; defaults to
+            `time.time`.
+        key_prefix: Prefix of every storage key, to keep instances sharing a Redis apart.
+        on_storage_error: What to answer when the storage fails: refuse (fail closed, the
+            default), allow (fail open) or raise `ThrottleStorageError`.
+        storage_retry_after: The ``retry_after`` of a refusal caused by a failed storage.
+        ipv6_prefix: IPv6 clients are counted by their network of this length (a single
+            host usually holds a whole /64).
+        storage_options: Passed to the storage's constructor when ``storage`` is a URL.
+
+    Raises:
+        InvalidInputError: If the URL or another argument is invalid.
+
+    .. note::
+        Windows are fixed and aligned to the clock, so a client can spend one window's
+        budget just before a window ends and the next one's just after: in any span of one
+        window it gets at most twice the rule's `Rule.budget`. A sliding count would lift
+        this at the price of more storage round trips per attempt.
+    """
+
+    def __init__(
+        self,
+        storage: str | Storage = DEFAULT_STORAGE_URL,
+        *,
+        hash_key: bytes | None = None,
+        policies: Mapping[str, RoutePolicy] | None = None,
+        clock: Callable[[], float] | None = None,
+        key_prefix: str = "offen",
+        on_storage_error: StorageFailure | str = StorageFailure.REFUSE,
+        storage_retry_after: float = 30.0,
+        ipv6_prefix: int = 64,
+        storage_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._settings = Settings(
+            hash_key=hash_key,
+            policies=policies,
+            clock=clock,
+            key_prefix=key_prefix,
+            on_storage_error=on_storage_error,
+            storage_retry_after=storage_retry_after,
+            ipv6_prefix=ipv6_prefix,
+        )
+        self._storage = (
+            open_storage(storage, **dict(storage_options or {}))
+            if isinstance(storage, str)
+            else storage
+        )
+        self._lock = memory_lock(self._storage)
+        self._owns_storage = isinstance(storage, str)
+        self._errors = storage_errors(self._storage)
+
+    def __repr__(self) -> str:
+        return f"Throttle(storage={type(self._storage).__name__}, key=<hidden>)"
+
+    @property
+    def storage(self) -> Storage:
+        """The `limits` storage the throttle counts in."""
+        return self._storage
+
+    @property
+    def shared_key(self) -> bool:
+        """True when identifiers are hashed with a key given by the caller (see ``hash_key``)."""
+        return self._settings.hasher.shared
+
+    def check(self, route: str, identity: str = "", address: str = "") -> Decision:
+        """Count an attempt on ``route`` and decide whether it may go ahead.
+
+        The route's steps run in order; a step that refuses ends the check, and the later
+        steps neither see nor count the attempt.
+
+        Args:
+            route: A `Route` member or any route name in ``policies``.
+            identity: What the route counts by (see `Route`): a normalised email, a user id,
+                an account id; may be empty. Never logged, hashed before storage.
+            address: The client address from `client_address`.
+
+        Returns:
+            The decision.
+
+        Raises:
+            InvalidInputError: If ``route`` has no policy.
+            ThrottleStorageError: If the storage failed and ``on_storage_error`` is
+                ``"raise"``.
+        """
+        now = self._settings.clock()
+        tally = Tally(now)
+        try:
+            for slot in self._settings.slots(route, identity, address, now):
+                refusal = tally.refusal(slot, self._incr(slot))
+                if refusal is not None:
+                    return refusal
+        except self._errors as error:
+            return self._settings.storage_failed(error)
+        return tally.decision()
+
+    def check_rule(self, rule: Rule, identifier: str) -> Decision:
+        """Count an attempt under a single ``rule`` for ``identifier``.
+
+        For limits outside the route table (an application's own routes).
+
+        Args:
+            rule: The rule.
+            identifier: What the attempt is counted by; hashed before storage.
+
+        Returns:
+            The decision.
+
+        Raises:
+            ThrottleStorageError: If the storage failed and ``on_storage_error`` is
+                ``"raise"``.
+        """
+        now = self._settings.clock()
+        tally = Tally(now)
+        try:
+            slot = self._settings.slot(rule, "c:" + identifier, now)
+            refusal = tally.refusal(slot, self._incr(slot))
+        except self._errors as error:
+            return self._settings.storage_failed(error)
+        return refusal or tally.decision()
+
+    def check_login(self, identity: str, address: str) -> Decision:
+        """The login guard: check the identity, then the address, then the global budget.
+
+        Call it before any password work. A refusal at one step consumes nothing at the
+        later ones, so an attacker hammering one email does not spend the address's or the
+        instance's budget. The storage failing refuses the login by default (fail closed).
+
+        Args:
+            identity: The normalised email (strip, NFC, lower case); an empty string is
+                counted as one identity of its own.
+            address: The client address from `client_address`.
+
+        Returns:
+            The decision.
+
+        Raises:
+            ThrottleStorageError: If the storage failed and ``on_storage_error`` is
+                ``"raise"``.
+        """
+        return self.check(Route.LOGIN, identity, address)
+
+    def report_success(self, route: str, identity: str = "", address: str = "") -> None:
+        """Report that an attempt on ``route`` succeeded.
+
+        The steps the route's policy names in ``reset_on_success`` are reset: their current
+        window is cleared, so the next attempt starts again without delay. For login this is
+        the identity only; the address and global budgets keep counting, so a valid account
+        cannot be used to wash out an address's failed attempts at other accounts.
+
+        Args:
+            route: The route.
+            identity: The identity the attempt was checked with.
+            address: The address the attempt was checked with.
+
+        Raises:
+            InvalidInputError: If ``route`` has no policy.
+            ThrottleStorageError: If the storage failed (whatever ``on_storage_error`` says:
+                a lost reset only leaves the person slower than needed).
+        """
+        now = self._settings.clock()
+        try:
+            for slot in self._settings.reset_slots(route, identity, address, now):
+                self._storage.clear(slot.key)
+        except self._errors as error:
+            raise storage_unreachable() from error
+
+    def login_succeeded(self, identity: str) -> None:
+        """Report a successful login: the identity's failed attempts are forgotten.
+
+        Args:
+            identity: The normalised email the login was checked with.
+
+        Raises:
+            ThrottleStorageError: If the storage failed.
+        """
+        self.report_success(Route.LOGIN, identity)
+
+    def healthy(self) -> bool:
+        """Return True when the storage answers (a ping on Redis).
+
+        Returns:
+            Whether the storage can be reached.
+        """
+        try:
+            return bool(self._storage.check())
+        except self._errors:
+            return False
+
+    def close(self) -> None:
+        """Close the storage's connections, when the throttle opened the storage from a URL."""
+        if not self._owns_storage:
+            return
+        # limits has no close method: reach the Redis client, if any.
+        close = getattr(getattr(self._storage, "storage", None), "close", None)
+        if callable(close):
+            close()
+
+    def __enter__(self) -> Throttle:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _incr(self, slot: Slot) -> int:
+        if self._lock is None:
+            return self._storage.incr(slot.key, slot.ttl)
+        with self._lock:
+            return self._storage.incr(slot.key, slot.ttl)

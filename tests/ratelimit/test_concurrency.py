@@ -1,0 +1,168 @@
+# SPDX-FileCopyrightText: 2026 The offen_core authors
+# SPDX-License-Identifier: Apache-2.0
+"""Atomicity: threads and processes hammering one identifier lose no attempt."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from offen_core.ratelimit import AsyncThrottle, Decision, Outcome, Rule, Throttle
+from offen_core.testing import FakeClock
+
+HASH_KEY = b"a test key shared by all processes"
+THREADS = 8
+PER_THREAD = 60
+
+# Every attempt gets a delay equal to its rank (1 s per attempt, no deadline in reach), so
+# the set of delays shows whether each attempt was counted exactly once.
+RANKING = Rule("ranking", 1.0, free=0, window=3600.0, deadline=1e9)
+# A budget of exactly 100 attempts per window, the rest refused.
+BUDGET = Rule("budget", 1.0, free=100, window=3600.0, deadline=0.0)
+
+
+def _hammer(check: Callable[[], Decision], threads: int = THREADS) -> list[Decision]:
+    results: list[Decision] = []
+    lock = threading.Lock()
+    start = threading.Barrier(threads)
+
+    def worker() -> None:
+        start.wait()
+        mine = [check() for _ in range(PER_THREAD)]
+        with lock:
+            results.extend(mine)
+
+    workers = [threading.Thread(target=worker) for _ in range(threads)]
+    # Switch threads as often as possible, so that a race between an increment and the read
+    # of its count shows up (with the default interval it hides behind the GIL).
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for thread in workers:
+            thread.start()
+        for thread in workers:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    return results
+
+
+def _assert_each_attempt_counted_once(decisions: list[Decision]) -> None:
+    ranks = sorted(int(d.delay) for d in decisions)
+    assert ranks == list(range(1, len(decisions) + 1))
+
+
+def _assert_budget_exact(decisions: list[Decision]) -> None:
+    allowed = [d for d in decisions if d.outcome is Outcome.ALLOWED]
+    refused = [d for d in decisions if d.outcome is Outcome.REFUSED]
+    assert len(allowed) == BUDGET.budget == 100
+    assert len(refused) == len(decisions) - 100
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def storage_url(request: pytest.FixtureRequest) -> str:
+    if request.param == "memory":
+        return "memory://"
+    url: str = request.getfixturevalue("redis_url")
+    return url
+
+
+def test_threads_lose_no_attempt(storage_url: str, prefix: str, clock: FakeClock) -> None:
+    with Throttle(storage_url, hash_key=HASH_KEY, clock=clock.time, key_prefix=prefix) as throttle:
+        decisions = _hammer(lambda: throttle.check_rule(RANKING, "victim@example.com"))
+    assert len(decisions) == THREADS * PER_THREAD
+    _assert_each_attempt_counted_once(decisions)
+
+
+def test_threads_get_exactly_the_budget(storage_url: str, prefix: str, clock: FakeClock) -> None:
+    with Throttle(storage_url, hash_key=HASH_KEY, clock=clock.time, key_prefix=prefix) as throttle:
+        decisions = _hammer(lambda: throttle.check_rule(BUDGET, "victim@example.com"))
+    _assert_budget_exact(decisions)
+
+
+def test_threads_with_their_own_throttles_share_one_storage(
+    storage_url: str, prefix: str, clock: FakeClock
+) -> None:
+    shared = Throttle(storage_url, hash_key=HASH_KEY, clock=clock.time, key_prefix=prefix)
+    local = threading.local()
+
+    def check() -> Decision:
+        if not hasattr(local, "throttle"):
+            local.throttle = Throttle(
+                shared.storage, hash_key=HASH_KEY, clock=clock.time, key_prefix=prefix
+            )
+        decision: Decision = local.throttle.check_rule(RANKING, "victim@example.com")
+        return decision
+
+    _assert_each_attempt_counted_once(_hammer(check))
+    shared.close()
+
+
+def test_concurrent_coroutines_lose_no_attempt(
+    storage_url: str, prefix: str, clock: FakeClock
+) -> None:
+    async def scenario() -> list[Decision]:
+        async with AsyncThrottle(
+            storage_url, hash_key=HASH_KEY, clock=clock.time, key_prefix=prefix
+        ) as throttle:
+            return list(
+                await asyncio.gather(
+                    *(throttle.check_rule(RANKING, "victim") for _ in range(THREADS * PER_THREAD))
+                )
+            )
+
+    _assert_each_attempt_counted_once(asyncio.run(scenario()))
+
+
+_WORKER = """
+import json, sys
+from offen_core.ratelimit import Rule, Throttle
+url, prefix, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+rule = Rule("ranking", 1.0, free=0, window=3600.0, deadline=1e9)
+throttle = Throttle(url, hash_key=b"a test key shared by all processes", key_prefix=prefix,
+                    clock=lambda: 1_800_000_000.0)
+sys.stdin.readline()
+print(json.dumps([throttle.check_rule(rule, "victim@example.com").delay for _ in range(count)]))
+"""
+
+
+@pytest.mark.redis
+def test_two_processes_sharing_redis_see_one_budget(redis_url: str, prefix: str) -> None:
+    count = 150
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WORKER, redis_url, prefix, str(count)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    # Both workers have imported everything before either starts counting.
+    outputs = [worker.communicate("go\n", timeout=60)[0] for worker in workers]
+    assert all(worker.returncode == 0 for worker in workers)
+    delays = [delay for output in outputs for delay in json.loads(output)]
+    assert sorted(int(d) for d in delays) == list(range(1, 2 * count + 1))
+
+
+@pytest.mark.redis
+def test_sync_and_async_throttles_share_counts_on_redis(redis_url: str, prefix: str) -> None:
+    clock = FakeClock()
+    sync = Throttle(redis_url, hash_key=HASH_KEY, clock=clock.time, key_prefix=prefix)
+    assert sync.check_rule(RANKING, "k").delay == 1.0
+
+    async def scenario() -> float:
+        async with AsyncThrottle(
+            redis_url, hash_key=HASH_KEY, clock=clock.time, key_prefix=prefix
+        ) as throttle:
+            return (await throttle.check_rule(RANKING, "k")).delay
+
+    assert asyncio.run(scenario()) == 2.0
+    assert sync.check_rule(RANKING, "k").delay == 3.0
+    sync.close()
