@@ -12,7 +12,7 @@
  */
 
 /** The longest URL the vault accepts in href, rawHref or referrer, in characters. */
-export const MAX_URL_LENGTH = 4096;
+export const MAX_URL_LENGTH = 2000;
 
 /** Thrown for a message from the host page that is not a usable pageview. */
 export class InvalidPageviewError extends Error {
