@@ -120,6 +120,73 @@ def _run_expire(args: argparse.Namespace) -> int:
     return 0
 
 
+def _configure_operator(parser: argparse.ArgumentParser, *, report: bool) -> None:
+    import os
+
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--database-url",
+        default=os.environ.get("OFFEN_CORE_DATABASE_URL") or "sqlite:///offen.db",
+        help="read the account from this database (needs $OFFEN_CORE_SECRET, the server's "
+        "secret; default: $OFFEN_CORE_DATABASE_URL, else sqlite:///offen.db)",
+    )
+    source.add_argument("--server", metavar="URL", help="read the account from this server")
+    parser.add_argument("--email", help="the operator's email (default: $OFFEN_CORE_EMAIL)")
+    parser.add_argument("--account", metavar="ID", help="the account (needed if several)")
+    parser.add_argument("--workers", type=int, help="processes for unwrapping (default: CPUs)")
+    if not report:
+        parser.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+        parser.add_argument("--output", metavar="FILE", help="where to write (default: stdout)")
+        parser.add_argument("--since", metavar="CURSOR", help="only what changed after it")
+        parser.add_argument("--list-accounts", action="store_true", help="list and exit")
+        return
+    parser.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    parser.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page")
+    parser.add_argument("--range", help="units to show, or yesterday (default 7)")
+    parser.add_argument(
+        "--resolution", default="days", choices=("hours", "days", "weeks", "months")
+    )
+    parser.add_argument("--tz", default="UTC", help="time zone of days (default UTC)")
+    parser.add_argument("--now", help="the report's instant, ISO 8601 (default: now)")
+    parser.add_argument("--filter", help="<property>:<value>, such as href:https://...")
+    parser.add_argument("--quiet", action="store_true", help="print no tables")
+
+
+def _database_login(url: str, email: str, password: str) -> tuple[object, object]:
+    """Log an operator in with the server's own flow against the database."""
+    import os
+
+    from offen_core.errors import InvalidInputError
+    from offen_core.server import Operators, ServerConfig, load_server_secret
+    from offen_core.storage import Store
+
+    secret = os.environ.get("OFFEN_CORE_SECRET")
+    if not secret:
+        raise InvalidInputError("OFFEN_CORE_SECRET", "is required to log in against a database")
+    config = ServerConfig(load_server_secret(secret))
+    store = Store(url)
+    try:
+        result = Operators(store, config).login({"username": email, "password": password})
+    except BaseException:
+        store.close()
+        raise
+    return result, store
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    """Export an account's decrypted events as JSON Lines or CSV."""
+    from offen_core.operator._cli import run_export
+
+    return run_export(args, _database_login)
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    """Print an account's metrics report; write it as JSON or HTML too."""
+    from offen_core.operator._cli import run_report
+
+    return run_report(args, _database_login)
+
+
 _COMMANDS: dict[str, _Command] = {
     "secret": _Command(
         help="Print random secrets (standard base64) for OFFEN_SECRET and similar settings.",
@@ -135,6 +202,16 @@ _COMMANDS: dict[str, _Command] = {
         help="Delete events and tombstones older than the retention period (run it hourly).",
         configure=_configure_expire,
         run=_run_expire,
+    ),
+    "export": _Command(
+        help="Decrypt an account's events and write them as JSON Lines or CSV.",
+        configure=lambda parser: _configure_operator(parser, report=False),
+        run=_run_export,
+    ),
+    "report": _Command(
+        help="Decrypt an account's events and print its metrics (JSON and HTML on request).",
+        configure=lambda parser: _configure_operator(parser, report=True),
+        run=_run_report,
     ),
 }
 
