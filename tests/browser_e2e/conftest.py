@@ -60,9 +60,13 @@ def chromium_executable() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_executable: str) -> Iterator[Any]:
-    """One headless Chromium for the session, started by Playwright with its executable."""
+    """One headless Chromium per test module, started by Playwright with its executable.
+
+    Module scope, not session: Playwright's sync API keeps an event loop running in the main
+    thread while it is open, which would break later tests that call `asyncio.run`.
+    """
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

@@ -1,0 +1,3 @@
+# SPDX-FileCopyrightText: 2026 The offen_core authors
+# SPDX-License-Identifier: Apache-2.0
+"""The asgi example server; see `examples.asgi.app`."""
