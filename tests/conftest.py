@@ -117,3 +117,33 @@ def offen_vectors() -> dict[str, Any]:
         )
     vectors: dict[str, Any] = json.loads(VECTORS_PATH.read_text(encoding="utf-8"))
     return vectors
+
+
+# --- storage: a migrated Store on each engine, emptied before each test ----------------------
+
+from collections.abc import Iterator  # noqa: E402 - kept beside the fixtures that use it
+
+from offen_core.storage import Store, metadata  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def migrated_store(database_url: str) -> Iterator[Store]:
+    """One `offen_core.storage.Store` per database engine, migrated once per test session."""
+    store = Store(database_url)
+    store.migrate()
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def store(migrated_store: Store) -> Store:
+    """The session's Store on each engine (SQLite, PostgreSQL, MariaDB), with empty tables.
+
+    Every table is emptied with DELETE before the test (Offen's ``migrations`` rows and the
+    schema revision stay), so each test starts from an empty, migrated database.
+    """
+    with migrated_store.engine.begin() as connection:
+        for table in reversed(metadata.sorted_tables):
+            if table.name != "migrations":
+                connection.execute(table.delete())
+    return migrated_store
