@@ -40,7 +40,13 @@ __all__ = [
     "LoginResult",
     "NoContentResult",
     "OperatorRequest",
+    "RecoverRequest",
+    "RecoveryKeyRequest",
+    "RecoveryKeyResult",
     "ResetPasswordRequest",
+    "RotateKekRequest",
+    "RotateKeyPairRequest",
+    "RotationResult",
     "SetupRequest",
     "ShareAccountRequest",
     "ShareResult",
@@ -63,6 +69,8 @@ _Password = Annotated[
 _Name = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=_MAX_NAME_INPUT)]
 _Token = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=_MAX_TOKEN_INPUT)]
 _UrlTemplate = Annotated[str, StringConstraints(strict=True, max_length=_MAX_URL_TEMPLATE)]
+_RecoveryKey = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=256)]
+_MAX_INVITEES = 100
 
 
 class OperatorRequest(BaseModel):
@@ -217,6 +225,58 @@ class JoinRequest(OperatorRequest):
     token: _Token
 
 
+class RecoverRequest(OperatorRequest):
+    """``POST /api/recover`` (recovery-key mode): a new password with the recovery key.
+
+    Attributes:
+        email_address: ``emailAddress``.
+        recovery_key: ``recoveryKey``, as it was shown (see
+            `offen_core.server.recovery.parse_recovery_key`).
+        password: ``password``, the new password; must meet the password policy.
+    """
+
+    email_address: _Email = Field(alias="emailAddress")
+    recovery_key: _RecoveryKey = Field(alias="recoveryKey")
+    password: _Password
+
+
+class RecoveryKeyRequest(OperatorRequest):
+    """Ask for a new recovery key (recovery-key mode): the operator's password again.
+
+    Attributes:
+        password: ``password``, the logged-in operator's current password.
+    """
+
+    password: _Password
+
+
+class RotateKeyPairRequest(OperatorRequest):
+    """Rotate an account's key pair: the logged-in operator's credentials again.
+
+    Attributes:
+        email_address: ``emailAddress``, the operator's own address.
+        password: ``password``, the operator's own password.
+    """
+
+    email_address: _Email = Field(alias="emailAddress")
+    password: _Password
+
+
+class RotateKekRequest(OperatorRequest):
+    """Rotate an account's KEK (and key pair) after an operator lost access.
+
+    Attributes:
+        email_address: ``emailAddress``, the rotating operator's own address.
+        password: ``password``, the rotating operator's own password.
+        invitees: ``invitees``, the addresses of the operators to invite again; every other
+            operator loses access to the account.
+    """
+
+    email_address: _Email = Field(alias="emailAddress")
+    password: _Password
+    invitees: Annotated[list[_Email], Field(max_length=_MAX_INVITEES)] = Field(default=[])
+
+
 _Request = TypeVar("_Request", bound=OperatorRequest)
 
 
@@ -255,6 +315,10 @@ def _rule(kind: str) -> str:
         return "is too long"
     if kind.startswith("string_too_short"):
         return "must not be empty"
+    if kind.startswith("too_long"):
+        return f"has too many entries (at most {_MAX_INVITEES})"
+    if kind.startswith("list"):
+        return "must be a list"
     if kind.startswith("bool"):
         return "must be true or false"
     if kind.startswith("string"):
@@ -526,3 +590,65 @@ class ShareResult:
     def body(self) -> None:
         """No body."""
         return
+
+
+@dataclass(frozen=True)
+class RecoveryKeyResult:
+    """A flow's answer that carries a new recovery key, shown to the operator once.
+
+    Setup and join return it in recovery-key mode (status 200 instead of 204), and so does a
+    request for a new recovery key.
+
+    Attributes:
+        recovery_key: The recovery key as formatted for people
+            (`offen_core.server.recovery.format_recovery_key`); hidden from ``repr``.
+        cookies: Cookies to set or clear.
+    """
+
+    recovery_key: str = field(repr=False)
+    cookies: tuple[Cookie, ...] = ()
+
+    @property
+    def status(self) -> int:
+        """200."""
+        return 200
+
+    def body(self) -> dict[str, Any]:
+        """Give ``{"recoveryKey": ...}``: show it to the operator once, never store it."""
+        return {"recoveryKey": self.recovery_key}
+
+
+@dataclass(frozen=True)
+class RotationResult:
+    """What a key rotation did.
+
+    Attributes:
+        account_id: ``accountId``.
+        key_version: ``keyVersion``, the version of the account's current key pair now.
+        invited: How many operators were invited again (KEK rotation).
+        removed: How many other operators' copies of the KEK were deleted (KEK rotation).
+    """
+
+    account_id: str
+    key_version: int
+    invited: int = 0
+    removed: int = 0
+
+    @property
+    def status(self) -> int:
+        """200."""
+        return 200
+
+    @property
+    def cookies(self) -> tuple[Cookie, ...]:
+        """None."""
+        return ()
+
+    def body(self) -> dict[str, Any]:
+        """Give ``{"accountId", "keyVersion", "invited", "removed"}``."""
+        return {
+            "accountId": self.account_id,
+            "keyVersion": self.key_version,
+            "invited": self.invited,
+            "removed": self.removed,
+        }

@@ -40,8 +40,8 @@ import logging
 import random
 import threading
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -63,6 +63,7 @@ from offen_core.crypto import (
 )
 from offen_core.errors import (
     ConflictError,
+    DecryptionError,
     ForbiddenError,
     InvalidCredentialsError,
     InvalidInputError,
@@ -74,6 +75,7 @@ from offen_core.errors import (
 from offen_core.events import is_ulid, validate_account_id, validate_account_name
 from offen_core.server._config import Cookie, ServerConfig
 from offen_core.server._email import email_lookup, normalize_email
+from offen_core.server.keys import FIRST_KEY_VERSION, rewrap_account_keys, rotate_key_pair
 from offen_core.server.mail import (
     MailDeliveryError,
     Mailer,
@@ -96,11 +98,25 @@ from offen_core.server.operator_models import (
     LoginRequest,
     LoginResult,
     NoContentResult,
+    RecoverRequest,
+    RecoveryKeyRequest,
+    RecoveryKeyResult,
     ResetPasswordRequest,
+    RotateKekRequest,
+    RotateKeyPairRequest,
+    RotationResult,
     SetupRequest,
     ShareAccountRequest,
     ShareResult,
     WrappedKey,
+)
+from offen_core.server.recovery import (
+    RecoveryCredentials,
+    new_recovery_credentials,
+    open_recovery_private_key,
+    parse_recovery_key,
+    seal_kek,
+    unseal_kek,
 )
 from offen_core.server.tokens import TokenSigner, credential_stamp
 from offen_core.storage import Account, AccountKey, AccountUser, Relationship, Store
@@ -122,9 +138,6 @@ AUTH_COOKIE: Final = "auth"
 SUPER_ADMIN: Final = 1
 """The admin level of an operator who may create, retire and share accounts."""
 
-FIRST_KEY_VERSION: Final = 1
-"""The key version of an account's first key pair in ``account_keys``."""
-
 DEFAULT_OUTBOX: Final = Path("offen-outbox")
 """Where the default mailer writes messages, relative to the working directory."""
 
@@ -135,6 +148,12 @@ _BAD_REAUTH = "re-authentication failed: give your own email address and current
 _NOT_ADMIN = "only a super-admin may do this"
 _NO_ACCESS = "you have no access to this account"
 _SPENT = "the token is no longer valid: it was used already or the password changed since"
+_BAD_RECOVERY = "the email address or the recovery key is wrong"
+_RECOVERY_OFF = "recovery keys are not enabled on this instance; use POST /api/forgot-password"
+_RESET_OFF = (
+    "password reset by mail is off on this instance (recovery keys are on); "
+    "use POST /api/recover with your recovery key"
+)
 
 
 @dataclass(frozen=True)
@@ -175,6 +194,17 @@ class _Found:
     user: AccountUser
     key_email: str
     adopted: bool
+
+
+@dataclass(frozen=True)
+class _Invitee:
+    """An operator to invite again after a KEK rotation, with the keys of their invitation."""
+
+    email: str
+    user: AccountUser
+    created: bool
+    email_key: bytes | None = field(repr=False)
+    one_time_key: bytes | None = field(repr=False)
 
 
 class _Tally:
@@ -223,9 +253,10 @@ class Operators:
         argon2_threads: The thread count for Offen's deprecated algo-2 hashes and salts (its
             ``OFFEN_ARGONNUMCPUOVERRIDE``); other versions ignore it.
 
-    Raises:
-        InvalidInputError: ``config.recovery_mode`` is on (these flows write Offen's
-            email-wrapped KEKs; recovery keys are not supported by them yet).
+    With ``config.recovery_mode`` on, the flows write no email-wrapped KEKs: each operator gets
+    a recovery key (`offen_core.server.recovery`), setup and join return it once
+    (`RecoveryKeyResult`), invitations carry their KEKs under a one-time key inside the
+    invite token, and `recover` replaces forgot and reset password.
     """
 
     def __init__(
@@ -239,12 +270,6 @@ class Operators:
         tokens: TokenSigner | None = None,
         argon2_threads: int = 4,
     ) -> None:
-        if config.recovery_mode:
-            raise InvalidInputError(
-                "recovery_mode",
-                "is not supported by the operator flows yet; turn it off to use Offen's "
-                "email-wrapped keys",
-            )
         self._store = store
         self._config = config
         self._mailer: Mailer = mailer if mailer is not None else OutboxMailer(DEFAULT_OUTBOX)
@@ -278,14 +303,15 @@ class Operators:
             raise ForbiddenError("this instance is set up already")
         return NoContentResult()
 
-    def setup(self, body: object) -> NoContentResult:
+    def setup(self, body: object) -> NoContentResult | RecoveryKeyResult:
         """Set up an empty instance: its first account and its first operator, a super-admin.
 
         Args:
             body: ``{"accountName", "emailAddress", "password"}``.
 
         Returns:
-            A 204 result.
+            A 204 result; in recovery-key mode a 200 result with the operator's recovery key,
+            to show them once.
 
         Raises:
             InvalidInputError: The body is invalid (400).
@@ -309,11 +335,12 @@ class Operators:
             email_lookup=self._lookup(email),
         )
         password_key = derive_key(request.password, salt, threads=self._threads)
-        email_key = derive_key(email, salt, threads=self._threads)
+        recovery = self._new_recovery()
+        email_key = None if recovery else derive_key(email, salt, threads=self._threads)
+        if recovery is not None:
+            user = recovery.apply(user)
         account, key, kek = self._new_account(name)
-        relationship = _grant(
-            user.account_user_id, account.account_id, kek, password_key, email_key
-        )
+        relationship = _grant(user, account.account_id, kek, password_key, email_key)
 
         with self._store.transaction() as transaction:
             if not transaction.is_empty():
@@ -321,7 +348,7 @@ class Operators:
             transaction.create_account_user(user)
             transaction.create_account(account, [relationship], [key])
         _log.debug("instance set up with its first account and operator")
-        return NoContentResult()
+        return self._recovery_result(recovery)
 
     # --- login ----------------------------------------------------------------------------
 
@@ -540,11 +567,13 @@ class Operators:
         if self._store.account_name_taken(name):
             raise ConflictError("an account of this name exists; choose another name")
 
-        email_key = derive_key(email, user.salt, threads=self._threads)
-        account, key, kek = self._new_account(name)
-        relationship = _grant(
-            user.account_user_id, account.account_id, kek, password_key, email_key
+        email_key = (
+            None
+            if self._config.recovery_mode
+            else derive_key(email, user.salt, threads=self._threads)
         )
+        account, key, kek = self._new_account(name)
+        relationship = _grant(user, account.account_id, kek, password_key, email_key)
         self._store.create_account(account, [relationship], [key])
         return CreateAccountResult(account.account_id)
 
@@ -637,7 +666,8 @@ class Operators:
         if not new_grants and not resend:
             raise ConflictError("the invitee has access to every requested account already")
         invitee_exists = invitee is not None and bool(invitee.hashed_password)
-        if not invitee_exists and self._config.base_url is None:
+        recovery_mode = self._config.recovery_mode
+        if (recovery_mode or not invitee_exists) and self._config.base_url is None:
             raise MailDeliveryError(
                 "set ServerConfig.base_url so that invitation links can be built"
             )
@@ -654,20 +684,33 @@ class Operators:
             )
         key_email = found.key_email if found is not None else invitee_email
         grants: list[Relationship] = []
+        renewed: list[Relationship] = []
+        one_time_key = random_bytes(_KEK_BYTES) if recovery_mode else None
         if new_grants:
-            invitee_key = derive_key(key_email, invitee.salt, threads=self._threads)
+            invitee_key = (
+                None
+                if one_time_key is not None
+                else derive_key(key_email, invitee.salt, threads=self._threads)
+            )
             for item in new_grants:
                 kek = _unwrap(password_key, item.password_encrypted_key_encryption_key)
                 if kek is None:
                     continue
-                grants.append(
-                    Relationship(
-                        relationship_id=str(uuid.uuid4()),
-                        account_user_id=invitee.account_user_id,
-                        account_id=item.account_id,
-                        email_encrypted_key_encryption_key=encrypt_symmetric(invitee_key, kek),
+                grants.append(_invitation(invitee, item.account_id, kek, invitee_key, one_time_key))
+        if one_time_key is not None:
+            # The new link carries a new one-time key: pending invitations to the sharer's
+            # accounts move under it, so the latest link opens all of them.
+            for item in resend:
+                kek = _unwrap(password_key, item.password_encrypted_key_encryption_key)
+                if kek is not None:
+                    renewed.append(
+                        replace(
+                            held[item.account_id],
+                            one_time_encrypted_key_encryption_key=encrypt_symmetric(
+                                one_time_key, kek
+                            ),
+                        )
                     )
-                )
         promote = (
             not created and request.grant_admin_privileges and invitee.admin_level != SUPER_ADMIN
         )
@@ -677,32 +720,36 @@ class Operators:
             elif promote:
                 transaction.update_account_user(replace(invitee, admin_level=SUPER_ADMIN))
             transaction.create_relationships(grants)
+            for item in renewed:
+                transaction.update_relationship(item)
 
         shared = {item.account_id for item in grants} | {item.account_id for item in resend}
         names = sorted(
             account.name
             for account in self._store.get_accounts(shared, include_retired=False).values()
         )
-        link = None
-        base_url = self._config.base_url
-        if not invitee_exists and base_url is not None:
-            link = invite_link(base_url, self._tokens.issue_invite(invitee_email))
-        message = invitation_message(invitee_email, link, names, new_operator=not invitee_exists)
+        message = self._invitation_mail(invitee_email, names, invitee_exists, one_time_key)
         return ShareResult(
             account_names=tuple(names), invitee_exists=invitee_exists, mail_sent=self._send(message)
         )
 
-    def join(self, body: object) -> NoContentResult:
+    def join(self, body: object) -> NoContentResult | RecoveryKeyResult:
         """Let an invited operator choose a password and accept their invitations.
+
+        In recovery-key mode the invite token carries the one-time key the invitation's KEKs
+        are wrapped under; an operator who has a password already accepts with that password
+        (it is checked, not changed), a new one chooses a password and gets a recovery key.
 
         Args:
             body: ``{"emailAddress", "password", "token"}``; the token from the join link.
 
         Returns:
-            A 204 result.
+            A 204 result; a 200 result with the recovery key when one was made (recovery-key
+            mode), to show the operator once.
 
         Raises:
-            InvalidInputError: The body is invalid (400).
+            InvalidInputError: The body is invalid, or (recovery-key mode) an operator who
+                has a password gave another one (400).
             InvalidTokenError: The token is invalid, expired, for another address, or the
                 operator joined already (400 on this route).
             PasswordPolicyError: The password breaks the policy (400).
@@ -712,6 +759,8 @@ class Operators:
         claims = self._tokens.read_invite(request.token)
         if not hmac.compare_digest(claims.email.encode(), email.encode()):
             raise InvalidTokenError("the invitation was sent to another email address")
+        if claims.one_time_key is not None:
+            return self._join_with_key(request, email, claims.one_time_key)
         check_password_policy(request.password)
         found = self._find(request.email_address, email)
         if found is None or found.user.hashed_password:
@@ -726,6 +775,9 @@ class Operators:
             # Only when the email-wrapped keys already use the normalised address; otherwise
             # the first login adopts the operator fully.
             tally.user = replace(tally.user, email_lookup=self._lookup(email))
+        recovery = self._new_recovery()
+        if recovery is not None:
+            tally.user = recovery.apply(tally.user)
         for item in self._store.relationships_for_user(user.account_user_id, include_pending=True):
             kek = _unwrap(email_key, item.email_encrypted_key_encryption_key)
             if kek is not None and item.pending:
@@ -733,10 +785,74 @@ class Operators:
                     replace(
                         item,
                         password_encrypted_key_encryption_key=encrypt_symmetric(password_key, kek),
+                        recovery_encrypted_key_encryption_key=_sealed(tally.user, kek),
                     )
                 )
         tally.write(self._store)
-        return NoContentResult()
+        return self._recovery_result(recovery)
+
+    def _join_with_key(
+        self, request: JoinRequest, email: str, encoded_key: str
+    ) -> NoContentResult | RecoveryKeyResult:
+        """Join (or accept, for an operator with a password) with a token's one-time key."""
+        one_time_key = _token_key(encoded_key)
+        found = self._find(request.email_address, email)
+        if found is None:
+            raise InvalidTokenError(_SPENT)
+        user = found.user
+        relationships = self._store.relationships_for_user(
+            user.account_user_id, include_pending=True
+        )
+        keks: dict[str, bytes] = {}
+        for item in relationships:
+            if item.pending:
+                kek = _unwrap(one_time_key, item.one_time_encrypted_key_encryption_key)
+                if kek is not None:
+                    keks[item.relationship_id] = kek
+
+        tally = _Tally(user)
+        if user.hashed_password:
+            password_key = self._verify_and_derive(request.password, user)
+            if password_key is None:
+                raise InvalidInputError(
+                    "password", "is not this operator's password: give the one you log in with"
+                )
+            if not keks:
+                raise InvalidTokenError(_SPENT)
+        else:
+            check_password_policy(request.password)
+            if not keks:
+                raise InvalidTokenError(_SPENT)
+            password_key = derive_key(request.password, user.salt, threads=self._threads)
+            tally.user = replace(user, hashed_password=hash_password(request.password))
+
+        recovery = None
+        if self._config.recovery_mode and not user.recovery_public_key:
+            recovery = new_recovery_credentials()
+            tally.user = recovery.apply(tally.user)
+            # An operator who had accounts before gets recovery copies of those KEKs too.
+            for item in relationships:
+                if not item.pending:
+                    kek = _unwrap(password_key, item.password_encrypted_key_encryption_key)
+                    if kek is not None:
+                        tally.change(
+                            replace(
+                                item, recovery_encrypted_key_encryption_key=_sealed(tally.user, kek)
+                            )
+                        )
+        for item in relationships:
+            kek = keks.get(item.relationship_id)
+            if kek is not None:
+                tally.change(
+                    replace(
+                        item,
+                        password_encrypted_key_encryption_key=encrypt_symmetric(password_key, kek),
+                        one_time_encrypted_key_encryption_key="",
+                        recovery_encrypted_key_encryption_key=_sealed(tally.user, kek),
+                    )
+                )
+        tally.write(self._store)
+        return self._recovery_result(recovery)
 
     # --- credentials ----------------------------------------------------------------------
 
@@ -801,13 +917,44 @@ class Operators:
         if self._find(request.email_address, new_email) is not None:
             raise ConflictError("another operator has this email address")
 
-        old_key = derive_key(current, user.salt, threads=self._threads)
-        new_key = derive_key(new_email, user.salt, threads=self._threads)
+        relationships = self._store.relationships_for_user(
+            user.account_user_id, include_pending=True
+        )
         tally = _Tally(user)
         tally.user = replace(
             user, hashed_email=hash_password(new_email), email_lookup=self._lookup(new_email)
         )
-        for item in self._store.relationships_for_user(user.account_user_id, include_pending=True):
+        if self._config.recovery_mode:
+            # No email-wrapped copy is written in recovery-key mode: accepted ones are removed;
+            # only invitations still waiting on an old email copy move to the new address.
+            for item in relationships:
+                if not item.pending and item.email_encrypted_key_encryption_key:
+                    tally.change(replace(item, email_encrypted_key_encryption_key=""))
+            relationships = [
+                item
+                for item in relationships
+                if item.pending and item.email_encrypted_key_encryption_key
+            ]
+        if relationships or not self._config.recovery_mode:
+            self._rewrap_email_copies(tally, relationships, current, new_email, password_key)
+        try:
+            tally.write(self._store)
+        except ConflictError:
+            raise ConflictError("another operator has this email address") from None
+        return NoContentResult(cookies=(self._cleared_auth_cookie(),))
+
+    def _rewrap_email_copies(
+        self,
+        tally: _Tally,
+        relationships: Sequence[Relationship],
+        current: str,
+        new_email: str,
+        password_key: bytes,
+    ) -> None:
+        user = tally.original
+        old_key = derive_key(current, user.salt, threads=self._threads)
+        new_key = derive_key(new_email, user.salt, threads=self._threads)
+        for item in relationships:
             kek = _unwrap(old_key, item.email_encrypted_key_encryption_key)
             if kek is None and not item.pending:
                 kek = _unwrap(password_key, item.password_encrypted_key_encryption_key)
@@ -817,11 +964,6 @@ class Operators:
                         item, email_encrypted_key_encryption_key=encrypt_symmetric(new_key, kek)
                     )
                 )
-        try:
-            tally.write(self._store)
-        except ConflictError:
-            raise ConflictError("another operator has this email address") from None
-        return NoContentResult(cookies=(self._cleared_auth_cookie(),))
 
     def forgot_password(self, body: object) -> NoContentResult:
         """Mail a password reset link, if an operator has this address.
@@ -840,9 +982,12 @@ class Operators:
             InvalidInputError: The body is invalid (400).
             MailDeliveryError: ``config.base_url`` is not set, so no link can be built (500,
                 for every address alike).
+            NotFoundError: Recovery-key mode is on: `recover` replaces this route (404).
         """
         request = ForgotPasswordRequest.parse(body)
         email = normalize_email(request.email_address)
+        if self._config.recovery_mode:
+            raise NotFoundError(_RESET_OFF)
         if self._config.base_url is None:
             raise MailDeliveryError("set ServerConfig.base_url so that reset links can be built")
         found = self._find(request.email_address, email)
@@ -890,9 +1035,12 @@ class Operators:
             InvalidTokenError: The token is invalid, expired, spent, or for another address
                 (400 on this route).
             PasswordPolicyError: The password breaks the policy (400).
+            NotFoundError: Recovery-key mode is on: `recover` replaces this route (404).
         """
         request = ResetPasswordRequest.parse(body)
         email = normalize_email(request.email_address)
+        if self._config.recovery_mode:
+            raise NotFoundError(_RESET_OFF)
         claims = self._tokens.read_reset(request.token)
         if not hmac.compare_digest(claims.email.encode(), email.encode()):
             raise InvalidTokenError("the reset link was sent to another email address")
@@ -944,10 +1092,335 @@ class Operators:
         tally.write(self._store)
         return NoContentResult()
 
+    # --- recovery keys --------------------------------------------------------------------
+
+    def recover(self, body: object) -> NoContentResult:
+        """Set a new password with the recovery key (``POST /api/recover``, recovery-key mode).
+
+        The recovery key opens the operator's recovery private key, which opens the recovery
+        copy of each KEK; each is wrapped under the new password. Every auth token issued
+        before dies (the password hash changes); the recovery key stays valid. A wrong
+        address and a wrong recovery key fail alike and before any argon2 work (the login
+        guard throttles this route); success costs two argon2 runs (hash and key).
+
+        Accounts granted without a recovery copy (before the operator had a recovery key and
+        without a login since) cannot be recovered this way; they stay as they are.
+
+        Args:
+            body: ``{"emailAddress", "recoveryKey", "password"}``.
+
+        Returns:
+            A 204 result that clears the ``auth`` cookie.
+
+        Raises:
+            InvalidInputError: The body is invalid, or the recovery key is not in the form it
+                was shown in (its checksum does not match) (400).
+            PasswordPolicyError: The new password breaks the policy (400).
+            InvalidCredentialsError: No operator has this address and recovery key (401).
+            NotFoundError: Recovery-key mode is off on this instance (404).
+        """
+        if not self._config.recovery_mode:
+            raise NotFoundError(_RECOVERY_OFF)
+        request = RecoverRequest.parse(body)
+        email = normalize_email(request.email_address)
+        recovery_key = parse_recovery_key(request.recovery_key)
+        check_password_policy(request.password)
+        user = self._store.find_account_user_by_lookup(self._lookup(email))
+        if user is None or not user.hashed_password or not user.recovery_encrypted_private_key:
+            raise InvalidCredentialsError(_BAD_RECOVERY)
+        try:
+            private_key = open_recovery_private_key(
+                recovery_key, user.recovery_encrypted_private_key
+            )
+        except DecryptionError:
+            raise InvalidCredentialsError(_BAD_RECOVERY) from None
+
+        relationships = self._store.relationships_for_user(user.account_user_id)
+        keks: dict[str, bytes] = {}
+        for item in relationships:
+            if item.recovery_encrypted_key_encryption_key:
+                try:
+                    keks[item.relationship_id] = unseal_kek(
+                        private_key, item.recovery_encrypted_key_encryption_key
+                    )
+                except DecryptionError:
+                    _log.debug("a recovery copy of a key-encryption key did not open")
+        password_key = derive_key(request.password, user.salt, threads=self._threads)
+        tally = _Tally(user)
+        tally.user = replace(user, hashed_password=hash_password(request.password))
+        for item in relationships:
+            kek = keks.get(item.relationship_id)
+            if kek is not None:
+                tally.change(
+                    replace(
+                        item,
+                        password_encrypted_key_encryption_key=encrypt_symmetric(password_key, kek),
+                        one_time_encrypted_key_encryption_key="",
+                    )
+                )
+        tally.write(self._store)
+        return NoContentResult(cookies=(self._cleared_auth_cookie(),))
+
+    def new_recovery_key(self, session: OperatorSession, body: object) -> RecoveryKeyResult:
+        """Give the logged-in operator a new recovery key (recovery-key mode).
+
+        A new recovery key pair replaces the old one (the old recovery key stops working) and
+        every KEK the operator holds is wrapped under the new public key. An operator adopted
+        from Offen, or one who joined before recovery keys were on, gets their first one this
+        way.
+
+        Args:
+            session: From `authenticate`.
+            body: ``{"password"}``, the operator's current password.
+
+        Returns:
+            A 200 result with the recovery key, to show the operator once.
+
+        Raises:
+            InvalidInputError: The body is invalid (400).
+            InvalidCredentialsError: The password is wrong (401).
+            NotFoundError: Recovery-key mode is off on this instance (404).
+        """
+        if not self._config.recovery_mode:
+            raise NotFoundError(_RECOVERY_OFF)
+        request = RecoveryKeyRequest.parse(body)
+        user = self._session_user(session)
+        password_key = self._verify_and_derive(request.password, user)
+        if password_key is None:
+            raise InvalidCredentialsError("the password is wrong")
+
+        recovery = new_recovery_credentials()
+        tally = _Tally(user)
+        tally.user = recovery.apply(user)
+        for item in self._store.relationships_for_user(user.account_user_id, include_pending=True):
+            kek = _unwrap(password_key, item.password_encrypted_key_encryption_key)
+            sealed = None if kek is None else seal_kek(recovery.public_key, kek)
+            # A pending invitation's KEK is out of reach here; its old recovery copy would
+            # be under the old key, so it goes (the join gives a new one).
+            if sealed != item.recovery_encrypted_key_encryption_key:
+                tally.change(replace(item, recovery_encrypted_key_encryption_key=sealed))
+        tally.write(self._store)
+        return RecoveryKeyResult(recovery.formatted_key)
+
+    # --- key rotation ---------------------------------------------------------------------
+
+    def rotate_key_pair(
+        self, session: OperatorSession, account_id: object, body: object
+    ) -> RotationResult:
+        """Give an account a new key pair; the old ones stay for the secrets wrapped with them.
+
+        The new pair comes from the key-pair factory and becomes current in ``accounts``
+        (visitors fetching the public key get it); every pair stays in ``account_keys`` under
+        the same KEK, and operators read the older ones in the account view's ``keys``. See
+        `offen_core.server.keys`.
+
+        Args:
+            session: From `authenticate`.
+            account_id: The account's id.
+            body: ``{"emailAddress", "password"}``, the operator's own credentials again.
+
+        Returns:
+            A 200 result with the new key version.
+
+        Raises:
+            InvalidInputError: The body or the id is invalid (400).
+            InvalidCredentialsError: The credentials are not the operator's own (401).
+            ForbiddenError: Not a super-admin, or no access to the account (403).
+            UnknownAccountError: The account does not exist or is retired (404).
+            ConflictError: Another rotation of the account ran at the same time (409).
+        """
+        request = RotateKeyPairRequest.parse(body)
+        account_id = validate_account_id(account_id, "accountId")
+        email = normalize_email(request.email_address)
+        kek = self._rotation_access(session, account_id, email, request.password)[1]
+
+        pair = self._key_pair_factory()
+        with self._store.transaction() as transaction:
+            account = transaction.get_account(account_id)
+            _, key = rotate_key_pair(transaction, account, kek, pair, self._clock())
+        _log.debug("rotated an account's key pair")
+        return RotationResult(account_id, key.key_version)
+
+    def rotate_kek(
+        self, session: OperatorSession, account_id: object, body: object
+    ) -> RotationResult:
+        """Give an account a new KEK and key pair after an operator lost access.
+
+        A new KEK wraps every private key of the account, and a new key pair becomes current
+        (a removed operator who kept the old KEK could otherwise open secrets written from
+        now on). The rotating operator's copies (password, recovery and, by default, email)
+        are rewritten; every other operator's copy, pending invitations included, is deleted;
+        the addresses in ``invitees`` are invited again as `share_account` would. Nothing
+        written afterwards opens with the old KEK.
+
+        Args:
+            session: From `authenticate`.
+            account_id: The account's id.
+            body: ``{"emailAddress", "password", "invitees"}``: the operator's own credentials
+                again and the addresses to invite again (default none).
+
+        Returns:
+            A 200 result with the new key version and how many copies were removed and
+            invitations made.
+
+        Raises:
+            InvalidInputError: The body or the id is invalid, or ``invitees`` holds the
+                operator's own address (400).
+            InvalidCredentialsError: The credentials are not the operator's own (401).
+            ForbiddenError: Not a super-admin, or no access to the account (403).
+            UnknownAccountError: The account does not exist or is retired (404).
+            ConflictError: Another rotation of the account ran at the same time (409).
+            MailDeliveryError: Someone is to be invited and ``config.base_url`` is not set
+                (500); nothing is written.
+        """
+        request = RotateKekRequest.parse(body)
+        account_id = validate_account_id(account_id, "accountId")
+        email = normalize_email(request.email_address)
+        invitees = sorted({normalize_email(item, "invitees") for item in request.invitees})
+        if email in invitees:
+            raise InvalidInputError("invitees", "must not hold your own address")
+        user, old_kek, password_key = self._rotation_access(
+            session, account_id, email, request.password
+        )
+        if invitees and self._config.base_url is None:
+            raise MailDeliveryError(
+                "set ServerConfig.base_url so that invitation links can be built"
+            )
+
+        recovery_mode = self._config.recovery_mode
+        new_kek = random_bytes(_KEK_BYTES)
+        pair = self._key_pair_factory()
+        own_email_key = (
+            None if recovery_mode else derive_key(email, user.salt, threads=self._threads)
+        )
+        invited: list[_Invitee] = []
+        for invitee_email in invitees:
+            found = self._find(invitee_email, invitee_email)
+            invitee = found.user if found is not None else self._new_invitee(invitee_email)
+            key_email = found.key_email if found is not None else invitee_email
+            invited.append(
+                _Invitee(
+                    email=invitee_email,
+                    user=invitee,
+                    created=found is None,
+                    email_key=None
+                    if recovery_mode
+                    else derive_key(key_email, invitee.salt, threads=self._threads),
+                    one_time_key=random_bytes(_KEK_BYTES) if recovery_mode else None,
+                )
+            )
+
+        removed = 0
+        with self._store.transaction() as transaction:
+            account = transaction.get_account(account_id)
+            account = rewrap_account_keys(transaction, account, old_kek, new_kek)
+            account, key = rotate_key_pair(transaction, account, new_kek, pair, self._clock())
+            for item in transaction.relationships_for_account(account_id, include_pending=True):
+                if item.account_user_id != user.account_user_id or item.pending:
+                    transaction.delete_relationship(item.relationship_id)
+                    removed += 1
+                    continue
+                transaction.update_relationship(
+                    replace(
+                        item,
+                        password_encrypted_key_encryption_key=encrypt_symmetric(
+                            password_key, new_kek
+                        ),
+                        email_encrypted_key_encryption_key=""
+                        if own_email_key is None
+                        else encrypt_symmetric(own_email_key, new_kek),
+                        one_time_encrypted_key_encryption_key="",
+                        recovery_encrypted_key_encryption_key=_sealed(user, new_kek),
+                    )
+                )
+            for entry in invited:
+                if entry.created:
+                    transaction.create_account_user(entry.user)
+                transaction.create_relationships(
+                    [
+                        _invitation(
+                            entry.user, account_id, new_kek, entry.email_key, entry.one_time_key
+                        )
+                    ]
+                )
+
+        for entry in invited:
+            exists = bool(entry.user.hashed_password)
+            self._send(
+                self._invitation_mail(entry.email, [account.name], exists, entry.one_time_key)
+            )
+        _log.debug("rotated an account's key-encryption key")
+        return RotationResult(account_id, key.key_version, invited=len(invited), removed=removed)
+
+    def _rotation_access(
+        self, session: OperatorSession, account_id: str, email: str, password: str
+    ) -> tuple[AccountUser, bytes, bytes]:
+        """Re-authenticate a super-admin with access; give them, the KEK and the password key."""
+        user, password_key = self._reauthenticate(session, email, password)
+        if not session.is_admin:
+            raise ForbiddenError(_NOT_ADMIN)
+        if not session.can_access(account_id):
+            raise ForbiddenError(_NO_ACCESS)
+        self._store.get_account(account_id)
+        own = next(
+            (
+                item
+                for item in self._store.relationships_for_user(user.account_user_id)
+                if item.account_id == account_id
+            ),
+            None,
+        )
+        kek = (
+            None
+            if own is None
+            else _unwrap(password_key, own.password_encrypted_key_encryption_key)
+        )
+        if kek is None:
+            raise ForbiddenError(_NO_ACCESS)
+        return user, kek, password_key
+
+    def _new_invitee(self, email: str, *, admin: bool = False) -> AccountUser:
+        return AccountUser(
+            account_user_id=str(uuid.uuid4()),
+            hashed_email=hash_password(email),
+            hashed_password="",
+            salt=new_kdf_salt(),
+            admin_level=SUPER_ADMIN if admin else 0,
+            email_lookup=self._lookup(email),
+        )
+
     # --- helpers --------------------------------------------------------------------------
 
     def _lookup(self, email: str) -> str:
         return email_lookup(self._config.secret, email)
+
+    def _new_recovery(self) -> RecoveryCredentials | None:
+        return new_recovery_credentials() if self._config.recovery_mode else None
+
+    @staticmethod
+    def _recovery_result(
+        recovery: RecoveryCredentials | None, cookies: tuple[Cookie, ...] = ()
+    ) -> NoContentResult | RecoveryKeyResult:
+        if recovery is None:
+            return NoContentResult(cookies=cookies)
+        return RecoveryKeyResult(recovery.formatted_key, cookies=cookies)
+
+    def _invitation_mail(
+        self,
+        email: str,
+        names: Sequence[str],
+        invitee_exists: bool,
+        one_time_key: bytes | None,
+    ) -> MailMessage:
+        """The mail of an invitation; in recovery-key mode every invitee gets a link."""
+        base_url = self._config.base_url
+        link = None
+        if base_url is not None and (one_time_key is not None or not invitee_exists):
+            key = None if one_time_key is None else base64.b64encode(one_time_key).decode("ascii")
+            link = invite_link(base_url, self._tokens.issue_invite(email, key))
+        if invitee_exists and link is not None:
+            return _existing_operator_invitation(email, link, names)
+        return invitation_message(email, link, names, new_operator=not invitee_exists)
 
     def _auth_cookie(self, token: str) -> Cookie:
         # Offen's auth cookie is a session cookie, SameSite=Lax: the auditorium is first-party.
@@ -1043,7 +1516,11 @@ class Operators:
             user.account_user_id, include_pending=True
         )
         keks: dict[str, bytes] = {}
-        pending = [item for item in relationships if item.pending]
+        pending = [
+            item
+            for item in relationships
+            if item.pending and item.email_encrypted_key_encryption_key
+        ]
         if pending:
             email_key = derive_key(found.key_email, user.salt, threads=self._threads)
             for item in pending:
@@ -1065,6 +1542,19 @@ class Operators:
                     _log.debug("a key-encryption key did not unwrap with the password key")
                     continue
                 keks[item.account_id] = kek
+        if user.recovery_public_key:
+            # Every KEK the operator holds also gets a copy under their recovery public key;
+            # grants written before they had one get it here.
+            for item in relationships:
+                current = tally.current(item)
+                kek = keks.get(item.account_id)
+                if (
+                    kek is not None
+                    and not current.pending
+                    and not current.recovery_encrypted_key_encryption_key
+                ):
+                    sealed = seal_kek(user.recovery_public_key, kek)
+                    tally.change(replace(current, recovery_encrypted_key_encryption_key=sealed))
         return dict(sorted(keks.items()))
 
     def _adopt(self, tally: _Tally, found: _Found, email: str, keks: Mapping[str, bytes]) -> None:
@@ -1072,7 +1562,7 @@ class Operators:
         tally.user = replace(
             tally.user, email_lookup=self._lookup(email), hashed_email=hash_password(email)
         )
-        if found.key_email == email:
+        if found.key_email == email or self._config.recovery_mode:
             return
         email_key = derive_key(email, found.user.salt, threads=self._threads)
         relationships = self._store.relationships_for_user(
@@ -1119,15 +1609,63 @@ def _utc_now() -> datetime:
 
 
 def _grant(
-    account_user_id: str, account_id: str, kek: bytes, password_key: bytes, email_key: bytes
+    user: AccountUser, account_id: str, kek: bytes, password_key: bytes, email_key: bytes | None
 ) -> Relationship:
+    """An accepted relationship: the KEK under the password key, and the email key (Offen's
+    way) or the operator's recovery public key (recovery-key mode)."""
     return Relationship(
         relationship_id=str(uuid.uuid4()),
-        account_user_id=account_user_id,
+        account_user_id=user.account_user_id,
         account_id=account_id,
         password_encrypted_key_encryption_key=encrypt_symmetric(password_key, kek),
-        email_encrypted_key_encryption_key=encrypt_symmetric(email_key, kek),
+        email_encrypted_key_encryption_key=""
+        if email_key is None
+        else encrypt_symmetric(email_key, kek),
+        recovery_encrypted_key_encryption_key=_sealed(user, kek),
     )
+
+
+def _invitation(
+    invitee: AccountUser,
+    account_id: str,
+    kek: bytes,
+    email_key: bytes | None,
+    one_time_key: bytes | None,
+) -> Relationship:
+    """A pending invitation: the KEK under the invitee's email key (Offen's way) or under the
+    one-time key of the invite token (recovery-key mode), and under their recovery public key
+    when they have one."""
+    return Relationship(
+        relationship_id=str(uuid.uuid4()),
+        account_user_id=invitee.account_user_id,
+        account_id=account_id,
+        email_encrypted_key_encryption_key=""
+        if email_key is None
+        else encrypt_symmetric(email_key, kek),
+        one_time_encrypted_key_encryption_key=""
+        if one_time_key is None
+        else encrypt_symmetric(one_time_key, kek),
+        recovery_encrypted_key_encryption_key=_sealed(invitee, kek),
+    )
+
+
+def _existing_operator_invitation(to: str, link: str, account_names: Sequence[str]) -> MailMessage:
+    names = "\n".join(f"  - {name}" for name in account_names)
+    body = (
+        "You have been given access to the analytics of these accounts:\n\n"
+        f"{names}\n\n"
+        "Open this link within 7 days and confirm with your password to add them:\n\n"
+        f"{link}\n\n"
+        "If you did not expect this, ignore this message.\n"
+    )
+    return MailMessage(to=to, subject="You have been added to accounts", body=body)
+
+
+def _sealed(user: AccountUser, kek: bytes) -> str | None:
+    """The KEK under the operator's recovery public key, or ``None`` when they have none."""
+    if not user.recovery_public_key:
+        return None
+    return seal_kek(user.recovery_public_key, kek)
 
 
 def _unwrap(key: bytes, cipher: str) -> bytes | None:
@@ -1139,6 +1677,16 @@ def _unwrap(key: bytes, cipher: str) -> bytes | None:
     except OffenError:
         return None
     return kek if len(kek) == _KEK_BYTES else None
+
+
+def _token_key(encoded: str) -> bytes:
+    try:
+        key = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidTokenError("the token's one-time key is damaged") from None
+    if len(key) != _KEK_BYTES:
+        raise InvalidTokenError("the token's one-time key is damaged")
+    return key
 
 
 def _cursor(since: object) -> str | None:

@@ -9,8 +9,8 @@ issued after a login expired after a day, an auth cookie issued after an invite 
 here the lifetime belongs to the kind.
 
 Tokens are signed with HMAC-SHA256 (itsdangerous), not encrypted: do not put anything in one
-that its holder may not read. The invite and reset tokens carry a one-time key on purpose; they
-travel only by mail to the person they are meant for.
+that its holder may not read. Reset tokens, and invite tokens in recovery mode, carry a
+one-time key on purpose; they travel only by mail to the person they are meant for.
 """
 
 from __future__ import annotations
@@ -89,9 +89,16 @@ class InviteClaims:
 
     Attributes:
         email: The invitee's normalised email address.
+        one_time_key: In recovery mode, the one-time key (standard base64 of 32 bytes) that
+            unwraps the KEKs of the invitation; ``None`` for Offen's invitations, whose KEKs
+            are wrapped under the email-derived key.
     """
 
     email: str
+    one_time_key: str | None = None
+
+    def __repr__(self) -> str:
+        return "InviteClaims(email=..., one_time_key=...)"
 
 
 @dataclass(frozen=True)
@@ -198,16 +205,21 @@ class TokenSigner:
         claims = self._read(TokenKind.AUTH, token)
         return AuthClaims(account_user_id=_text(claims, "u"), stamp=_text(claims, "s"))
 
-    def issue_invite(self, email: str) -> str:
+    def issue_invite(self, email: str, one_time_key: str | None = None) -> str:
         """Return an invitation token for the given (normalised) invitee address.
 
         Args:
             email: The invitee's normalised address.
+            one_time_key: In recovery mode, the one-time key (standard base64) the
+                invitation's KEKs are wrapped under; it travels only inside the token.
 
         Returns:
             The token, URL-safe text for the join link.
         """
-        return self._issue(TokenKind.INVITE, {"e": email})
+        claims = {"e": email}
+        if one_time_key is not None:
+            claims["k"] = one_time_key
+        return self._issue(TokenKind.INVITE, claims)
 
     def read_invite(self, token: object) -> InviteClaims:
         """Check an invitation token and return what it says.
@@ -223,7 +235,8 @@ class TokenSigner:
                 `INVITE_TOKEN_LIFETIME`.
         """
         claims = self._read(TokenKind.INVITE, token)
-        return InviteClaims(email=_text(claims, "e"))
+        key = _text(claims, "k") if "k" in claims else None
+        return InviteClaims(email=_text(claims, "e"), one_time_key=key)
 
     def issue_reset(self, email: str, one_time_key: str, stamp: str) -> str:
         """Return a password reset token.

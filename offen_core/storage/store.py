@@ -20,10 +20,12 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Delete,
     Engine,
     Select,
     String,
     Table,
+    Update,
     and_,
     bindparam,
     delete,
@@ -335,6 +337,27 @@ class Store:
         ):
             yield connection
 
+    def _change_one(
+        self, statement: Update | Delete, missing: type[NotFoundError], message: str
+    ) -> None:
+        # An UPDATE or DELETE of one row by its key; no row matched means it does not exist.
+        with self._write() as connection:
+            if connection.execute(statement).rowcount == 0:
+                raise missing(message)
+
+    def _update_row(
+        self,
+        table: Table,
+        key: str,
+        values: dict[str, Any],
+        missing: type[NotFoundError],
+        message: str,
+    ) -> None:
+        # Write every column of ``values`` but the key to the row that the key names.
+        row_key = values.pop(key)
+        statement = update(table).where(table.c[key] == row_key).values(values)
+        self._change_one(statement, missing, message)
+
     @contextmanager
     def transaction(self) -> Iterator[Store]:
         """Run several Store operations in one transaction.
@@ -552,14 +575,9 @@ class Store:
         name = validate_account_name(account.name)
         values = _account_values(account)
         values.update(name=name)
-        for fixed in ("account_id", "retired", "created"):
+        for fixed in ("retired", "created"):
             del values[fixed]
-        statement = (
-            update(accounts).where(accounts.c.account_id == account.account_id).values(values)
-        )
-        with self._write() as connection:
-            if connection.execute(statement).rowcount == 0:
-                raise UnknownAccountError(_NO_ACCOUNT)
+        self._update_row(accounts, "account_id", values, UnknownAccountError, _NO_ACCOUNT)
 
     def retire_account(self, account_id: str) -> None:
         """Retire an account: mark it retired and delete every relationship to it.
@@ -621,9 +639,7 @@ class Store:
             )
             .values(encrypted_private_key=key.encrypted_private_key)
         )
-        with self._write() as connection:
-            if connection.execute(statement).rowcount == 0:
-                raise NotFoundError("the account has no key pair of this version")
+        self._change_one(statement, NotFoundError, "the account has no key pair of this version")
 
     def account_keys(self, account_id: str) -> list[AccountKey]:
         """Read every kept key pair of an account, oldest version first.
@@ -752,15 +768,7 @@ class Store:
             ConflictError: Another operator has the same email lookup.
         """
         values = _account_user_values(user)
-        del values["account_user_id"]
-        statement = (
-            update(account_users)
-            .where(account_users.c.account_user_id == user.account_user_id)
-            .values(values)
-        )
-        with self._write() as connection:
-            if connection.execute(statement).rowcount == 0:
-                raise NotFoundError(_NO_OPERATOR)
+        self._update_row(account_users, "account_user_id", values, NotFoundError, _NO_OPERATOR)
 
     def delete_account_user(self, account_user_id: str) -> None:
         """Delete an operator and all their relationships, in one transaction.
@@ -811,16 +819,13 @@ class Store:
         Raises:
             NotFoundError: There is no such relationship.
         """
-        values = _relationship_values(relationship)
-        del values["relationship_id"]
-        statement = (
-            update(account_user_relationships)
-            .where(account_user_relationships.c.relationship_id == relationship.relationship_id)
-            .values(values)
+        self._update_row(
+            account_user_relationships,
+            "relationship_id",
+            _relationship_values(relationship),
+            NotFoundError,
+            _NO_RELATIONSHIP,
         )
-        with self._write() as connection:
-            if connection.execute(statement).rowcount == 0:
-                raise NotFoundError(_NO_RELATIONSHIP)
 
     def delete_relationship(self, relationship_id: str) -> None:
         """Delete one relationship.
@@ -834,9 +839,7 @@ class Store:
         statement = delete(account_user_relationships).where(
             account_user_relationships.c.relationship_id == relationship_id
         )
-        with self._write() as connection:
-            if connection.execute(statement).rowcount == 0:
-                raise NotFoundError(_NO_RELATIONSHIP)
+        self._change_one(statement, NotFoundError, _NO_RELATIONSHIP)
 
     def relationships_for_user(
         self, account_user_id: str, *, include_pending: bool = False
