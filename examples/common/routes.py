@@ -43,15 +43,19 @@ STATUSES: Final[dict[Route, tuple[int, ...]]] = {
     Route.DELETE_ACCOUNT: (204, 400, 401, 403, 404),
     Route.CHANGE_PASSWORD: (204, 400, 401),
     Route.CHANGE_EMAIL: (204, 400, 401, 409),
-    Route.FORGOT_PASSWORD: (204, 400),
-    Route.RESET_PASSWORD: (204, 400),
+    Route.FORGOT_PASSWORD: (204, 400, 404),
+    Route.RESET_PASSWORD: (204, 400, 404),
     Route.SHARE_ACCOUNT: (204, 400, 401, 403, 409),
-    Route.JOIN: (204, 400),
+    Route.JOIN: (200, 204, 400),
     Route.RECOVER: (204, 400, 401, 404),
     Route.GET_SETUP: (204, 403),
-    Route.POST_SETUP: (204, 400, 409),
+    Route.POST_SETUP: (200, 204, 400, 409),
 }
-"""The statuses each route answers, besides 413 and 429."""
+"""The statuses each route answers, besides 413 and 429.
+
+In recovery-key mode setup and join answer 200 with the new recovery key; forgot and reset
+password answer 404 there, as recover does outside it.
+"""
 
 _UUID: Final = {"type": "string", "format": "uuid"}
 _CIPHER: Final = {"type": "string", "maxLength": 32768}

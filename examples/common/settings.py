@@ -42,6 +42,10 @@ VARIABLES: Final[Mapping[str, tuple[str, str]]] = {
     ),
     "BASE_URL": ("(none)", "public URL of the server; mail links are built from it"),
     "SECURE_CONTEXT": ("true if BASE_URL is https", "Secure and SameSite=None cookies, HSTS"),
+    "RECOVERY_KEYS": (
+        "false",
+        "recovery-key mode: POST /api/recover instead of forgot/reset, no email-wrapped KEKs",
+    ),
     "MIGRATE": ("true", "bring the database schema up to date at start"),
     "EXPIRY_INTERVAL": ("3600", "seconds between expiry runs in the background; 0 turns it off"),
     "RATELIMIT_STORAGE": ("memory://", "throttle storage: memory:// or redis://host:6379/0"),
@@ -131,6 +135,7 @@ class Settings:
     retention: str = "6months"
     base_url: str | None = None
     secure_context: bool = False
+    recovery_keys: bool = False
     migrate: bool = True
     expiry_interval: float = 3600.0
     ratelimit_storage: str = "memory://"
@@ -205,6 +210,7 @@ class Settings:
             retention=retention,
             base_url=base_url,
             secure_context=secure,
+            recovery_keys=_flag(environ, "RECOVERY_KEYS", False),
             migrate=_flag(environ, "MIGRATE", True),
             expiry_interval=_number(environ, "EXPIRY_INTERVAL", 3600.0, minimum=0),
             ratelimit_storage=_text(environ, "RATELIMIT_STORAGE", "memory://") or "memory://",
@@ -243,6 +249,7 @@ class Settings:
                 self.secret,
                 retention=parse_retention(self.retention),
                 base_url=self.base_url,
+                recovery_mode=self.recovery_keys,
                 secure_context=self.secure_context,
             )
         except InvalidInputError as error:

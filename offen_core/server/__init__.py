@@ -14,7 +14,8 @@ keeps to routing, cookies and status codes:
 - `Route`, `status_for`, `error_body`: the routes and the one mapping of errors to status
   codes and Offen's error body.
 - `ThrottleStep` / `AsyncThrottleStep` (built on `make_throttle`): the throttle step to
-  call before each flow, with `ROUTE_THROTTLES` saying what each route is limited by.
+  call before each flow, with `ROUTE_THROTTLES` saying what each route is limited by and
+  `throttle_identity` reading it from a request.
 - The visitor side: `VisitorFlows` (public key, exchange, events, purge) with the request
   and result models of ``/api/exchange``, ``/api/events`` and ``/api/purge``.
 - The operator side: `Operators` (setup, login, accounts, sharing, credentials) with its
@@ -45,6 +46,8 @@ from offen_core.server.operator_models import (
     LoginAccount,
     LoginResult,
     NoContentResult,
+    RecoveryKeyResult,
+    RotationResult,
     ShareResult,
 )
 from offen_core.server.operators import Operators, OperatorSession
@@ -57,6 +60,7 @@ from offen_core.server.throttling import (
     ThrottleStep,
     make_async_throttle,
     make_throttle,
+    throttle_identity,
     throttle_key,
 )
 from offen_core.server.tokens import TokenSigner
@@ -108,6 +112,8 @@ __all__ = [
     "PostEventRequest",
     "PostEventResult",
     "PurgeResult",
+    "RecoveryKeyResult",
+    "RotationResult",
     "Route",
     "RouteThrottle",
     "ServerConfig",
@@ -127,5 +133,6 @@ __all__ = [
     "normalize_email",
     "parse_json_body",
     "status_for",
+    "throttle_identity",
     "throttle_key",
 ]
