@@ -9,9 +9,11 @@ back (status, JSON body, cookies, ``Retry-After``). In between, for every route 
 1. `Service.prepare` authenticates the operator on routes that need one (401 otherwise) and
    finds what the route is throttled by (`offen_core.server.ROUTE_THROTTLES`); a body too
    malformed to name it is answered 400 at once, as the flow would, without any work;
-2. the throttle step decides; the ASGI server waits out a delay up to its cap, the WSGI
-   server never waits (a sleeping worker thread is a worker lost), and a refusal is 429 with
-   ``Retry-After``; no flow runs and no argon2 work is done for a refused attempt;
+2. the throttle step decides, told how long the server will wait: the ASGI server waits out
+   a delay up to its cap, the WSGI server never waits (a sleeping worker thread is a worker
+   lost); a longer delay or a spent budget is 429 with ``Retry-After``, the refused attempt
+   is not counted (so a client that honours ``Retry-After`` gets through), no flow runs and
+   no argon2 work is done for it;
 3. `Service.run` runs the flow of `offen_core.server` and maps its errors with
    `offen_core.server.status_for` and `offen_core.server.error_body`;
 4. a successful login is reported to the throttle, which forgets that email's failures.
@@ -31,7 +33,6 @@ from typing import Any, Final
 
 import anyio.to_thread
 
-from examples.common._shim import throttle_identity
 from examples.common.expiry import ExpiryThread
 from examples.common.pages import Pages
 from examples.common.settings import Settings
@@ -48,6 +49,7 @@ from offen_core.server import (
     error_body,
     make_async_throttle,
     make_throttle,
+    throttle_identity,
 )
 from offen_core.server.mail import Mailer, OutboxMailer, SmtpMailer
 from offen_core.server.operators import AUTH_COOKIE, Operators, OperatorSession
@@ -310,7 +312,7 @@ class Service:
     # --- the pipeline -------------------------------------------------------------------
 
     def handle(self, incoming: Incoming, step: ThrottleStep) -> Outgoing:
-        """Answer a request, refusing every throttle delay at once (the WSGI way).
+        """Answer a request, refusing every throttle delay at once, uncounted (the WSGI way).
 
         Args:
             incoming: The request.
@@ -323,8 +325,8 @@ class Service:
         if prepared.answer is not None:
             return prepared.answer
         try:
-            decision = step.check(incoming.route, prepared.identity, incoming.address)
-            decision.wait_time(0.0)
+            decision = step.check(incoming.route, prepared.identity, incoming.address, max_wait=0.0)
+            decision.raise_if_refused()
         except ThrottledError as error:
             return self.throttled(error)
         except OffenError as error:
@@ -363,7 +365,9 @@ class Service:
         if prepared.answer is not None:
             return prepared.answer
         try:
-            decision = await step.check(incoming.route, prepared.identity, incoming.address)
+            decision = await step.check(
+                incoming.route, prepared.identity, incoming.address, max_wait=max_wait
+            )
             delay = decision.wait_time(max_wait)
         except ThrottledError as error:
             return self.throttled(error)
@@ -531,6 +535,8 @@ class Service:
                 result = operators.share_account(_need(session), incoming.body, incoming.path_id)
             case Route.JOIN:
                 result = operators.join(incoming.body)
+            case Route.RECOVER:
+                result = operators.recover(incoming.body)
             case _:
                 return Outgoing.not_found(_RECOVERY_OFF)
         return Outgoing(result.status, result.body(), tuple(result.cookies))

@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: Apache-2.0
 """Throttles and rate limits that hold across processes, on the `limits` library's storages.
 
-A `Throttle` (or its async twin `AsyncThrottle`) counts every attempt on a route with one
-atomic increment per step of the route's policy and answers a `Decision`: allowed now,
-allowed after a delay, or refused with a ``retry_after``. It never sleeps; the caller waits
-or answers 429. Identifiers are hashed with a keyed hash before they reach the storage, and
-the storage is picked by a URL: ``memory://`` for one process, ``redis://...`` for several.
+A `Throttle` (or its async twin `AsyncThrottle`) decides every attempt on a route, step by
+step of the route's policy, each step one atomic operation in the storage, and answers a
+`Decision`: allowed now, allowed after a delay, or refused with a ``retry_after``. It never
+sleeps: the caller says how long it will wait (``max_wait``); a longer delay is refused
+without counting the attempt, so a client that honours ``Retry-After`` gets through.
+Identifiers are hashed with a keyed hash before they reach the storage, and the storage is
+picked by a URL: ``memory://`` for one process, ``redis://...`` for several.
 
 Example:
     >>> from offen_core.ratelimit import Throttle, Route

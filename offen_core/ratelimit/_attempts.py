@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import NamedTuple
 
 from offen_core.errors import InvalidInputError, ThrottleStorageError
+from offen_core.ratelimit._backends import PEEK, SLACK, Status, StepResult
 from offen_core.ratelimit.address import parse_address
 from offen_core.ratelimit.decision import Decision, Outcome
 from offen_core.ratelimit.hashing import IdentifierHasher
@@ -33,6 +34,7 @@ class Slot(NamedTuple):
     rule: Rule
     key: str
     ttl: int
+    window_start: float
     window_end: float
 
 
@@ -122,6 +124,7 @@ class Settings:
             rule,
             f"{self.key_prefix}:{rule.name}:{hashed}:{window}",
             math.ceil(rule.window) + _GC_MARGIN,
+            window * rule.window,
             (window + 1) * rule.window,
         )
 
@@ -149,32 +152,65 @@ class Settings:
         return Decision(Outcome.REFUSED, retry_after=self.storage_retry_after, storage_failed=True)
 
 
+def wait_limit(max_wait: float | None) -> float:
+    """Check a caller's ``max_wait`` and turn ``None`` (wait out any delay) into infinity."""
+    if max_wait is None:
+        return math.inf
+    if math.isnan(max_wait) or max_wait < 0:
+        raise InvalidInputError("max_wait", "must be None or a non-negative number of seconds")
+    return max_wait
+
+
 class Tally:
-    """Folds the counts of a route's steps, in order, into one decision."""
+    """Folds the answers of a route's steps, in order, into one decision.
 
-    __slots__ = ("delay", "now", "rule")
+    While no step has refused, each step is asked to count the attempt if its delay is
+    within ``max_wait``. Once one refuses for a delay, the later steps are only asked for
+    their delays (nothing is counted), so that ``retry_after`` covers every step; once one
+    refuses because its budget is spent, the check ends. A refused attempt is counted
+    nowhere: the steps that counted it are undone (`taken`).
+    """
 
-    def __init__(self, now: float) -> None:
+    __slots__ = ("delay", "max_wait", "now", "refusal", "rule", "taken")
+
+    def __init__(self, now: float, max_wait: float | None) -> None:
         self.now = now
+        self.max_wait = wait_limit(max_wait)
         self.delay = 0.0
         self.rule: str | None = None
+        self.refusal: Decision | None = None
+        self.taken: list[tuple[Slot, StepResult]] = []
 
-    def refusal(self, slot: Slot, count: int) -> Decision | None:
-        """Account for ``count`` at ``slot``; return a refusal, or None to go on."""
-        delay = slot.rule.delay(count)
-        if delay > slot.rule.deadline:
-            return Decision(
-                Outcome.REFUSED,
-                retry_after=max(slot.window_end - self.now, 0.001),
-                rule=slot.rule.name,
-            )
-        if delay > self.delay:
-            self.delay = delay
-            self.rule = slot.rule.name
-        return None
+    @property
+    def mode(self) -> float:
+        """The ``max_wait`` to pass to the next step (`PEEK` once the attempt is refused)."""
+        return self.max_wait if self.refusal is None else PEEK
+
+    def add(self, slot: Slot, result: StepResult) -> bool:
+        """Account for one step's answer; return False when the check should end."""
+        if result.status is Status.SPENT:
+            # Just past the window's end, so that a retry after exactly this long is in the
+            # next window whatever the rounding of the clock.
+            self._refuse(max(slot.window_end - self.now, 0.0) + SLACK, slot.rule.name)
+            return False
+        if result.status is Status.COUNTED:
+            self.taken.append((slot, result))
+            if result.delay > self.delay:
+                self.delay = result.delay
+                self.rule = slot.rule.name
+            return True
+        if result.delay > 0:
+            self._refuse(result.delay, slot.rule.name)
+        return True
+
+    def _refuse(self, retry_after: float, rule: str) -> None:
+        if self.refusal is None or retry_after > self.refusal.retry_after:
+            self.refusal = Decision(Outcome.REFUSED, retry_after=retry_after, rule=rule)
 
     def decision(self) -> Decision:
-        """Return the decision once every step has let the attempt through."""
+        """Return the decision once every step has answered."""
+        if self.refusal is not None:
+            return self.refusal
         if self.delay > 0:
             return Decision(Outcome.DELAYED, delay=self.delay, rule=self.rule)
         return Decision(Outcome.ALLOWED)

@@ -5,13 +5,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from limits.aio.storage import Storage
 
 from offen_core.errors import InvalidInputError
 from offen_core.ratelimit._attempts import Settings, Slot, Tally, storage_unreachable
+from offen_core.ratelimit._backends import async_backend
 from offen_core.ratelimit.decision import Decision
 from offen_core.ratelimit.rules import Route, RoutePolicy, Rule
 from offen_core.ratelimit.storage import (
@@ -34,16 +35,16 @@ class AsyncThrottle:
     never do.
 
     Call `check` before a route's work (before any password hashing on login) and act on the
-    `Decision`. Every attempt is counted with one atomic increment per step of the route's
-    policy, in the storage's own primitive (``INCRBY`` in a Lua script on Redis), so
-    concurrent attempts from threads or processes sharing the storage are never lost.
-    The window an attempt falls in is computed from ``clock``; storage expiry only removes
-    windows that are over.
+    `Decision`. Each step of the route's policy decides and counts an attempt in one atomic
+    operation (a lock on memory storage, a Lua script on Redis), so concurrent attempts from
+    threads or processes sharing the storage are never lost nor counted twice. The window an
+    attempt falls in is computed from ``clock``; storage expiry only removes windows that
+    are over.
 
     Args:
-        storage: A `limits` storage URL (``"memory://"``, ``"redis://host:6379/0"``, any
-            URL `limits` accepts, with or without ``async+``) or an opened
-            `limits.aio.storage.Storage`.
+        storage: A `limits` storage URL (``"memory://"``, ``"redis://host:6379/0"`` and
+            the other Redis URLs `Throttle` takes, with or without ``async+``) or an opened
+            memory or Redis `limits.aio.storage.Storage`.
         hash_key: The key identifiers are hashed with before they reach the storage; every
             process sharing the storage must pass the same key (derive it from the server
             secret). ``None`` draws a random key valid in this process only.
@@ -57,12 +58,13 @@ class AsyncThrottle:
         ipv6_prefix: IPv6 clients are counted by their network of this length (a single
             host usually holds a whole /64).
         storage_options: Passed to the storage's constructor when ``storage`` is a URL.
-        max_concurrency: The most storage calls in flight at once; further checks wait
-            for a free turn instead of exhausting the Redis client's connection pool
+        max_concurrency: The most checks talking to the storage at once; further checks
+            wait for a free turn instead of exhausting the Redis client's connection pool
             (which would turn a burst of attempts into storage failures).
 
     Raises:
-        InvalidInputError: If the URL or another argument is invalid.
+        InvalidInputError: If the URL or another argument is invalid, or the storage is
+            neither memory nor Redis.
 
     .. note::
         Windows are fixed and aligned to the clock, so a client can spend one window's
@@ -102,6 +104,7 @@ class AsyncThrottle:
             if isinstance(storage, str)
             else storage
         )
+        self._backend = async_backend(self._storage)
         self._owns_storage = isinstance(storage, str)
         self._errors = storage_errors(self._storage)
 
@@ -118,63 +121,83 @@ class AsyncThrottle:
         """True when identifiers are hashed with a key given by the caller (see ``hash_key``)."""
         return self._settings.hasher.shared
 
-    async def check(self, route: str, identity: str = "", address: str = "") -> Decision:
-        """Count an attempt on ``route`` and decide whether it may go ahead.
+    async def check(
+        self,
+        route: str,
+        identity: str = "",
+        address: str = "",
+        *,
+        max_wait: float | None = None,
+    ) -> Decision:
+        """Decide whether an attempt on ``route`` may go ahead, and count it if it does.
 
-        The route's steps run in order; a step that refuses ends the check, and the later
-        steps neither see nor count the attempt.
+        Behaves as `Throttle.check`: an attempt let through (at once or after a delay of at
+        most ``max_wait`` seconds) is counted at every step; a refused one is counted
+        nowhere, and a client that comes back after its ``retry_after``, with no other
+        attempt in between, is let through.
 
         Args:
             route: A `Route` member or any route name in ``policies``.
             identity: What the route counts by (see `Route`): a normalised email, a user id,
                 an account id; may be empty. Never logged, hashed before storage.
             address: The client address from `client_address`.
+            max_wait: The longest delay, in seconds, the caller will wait out; a longer
+                one is refused without counting the attempt. ``None`` (the default)
+                accepts any delay the rules give, up to their deadline.
 
         Returns:
             The decision.
 
         Raises:
-            InvalidInputError: If ``route`` has no policy.
+            InvalidInputError: If ``route`` has no policy or ``max_wait`` is negative.
             ThrottleStorageError: If the storage failed and ``on_storage_error`` is
                 ``"raise"``.
         """
         now = self._settings.clock()
-        tally = Tally(now)
-        try:
-            for slot in self._settings.slots(route, identity, address, now):
-                refusal = tally.refusal(slot, await self._incr(slot))
-                if refusal is not None:
-                    return refusal
-        except self._errors as error:
-            return self._settings.storage_failed(error)
-        return tally.decision()
+        tally = Tally(now, max_wait)
+        return await self._decide(tally, self._settings.slots(route, identity, address, now))
 
-    async def check_rule(self, rule: Rule, identifier: str) -> Decision:
-        """Count an attempt under a single ``rule`` for ``identifier``.
+    async def check_rule(
+        self, rule: Rule, identifier: str, *, max_wait: float | None = None
+    ) -> Decision:
+        """Decide an attempt under a single ``rule`` for ``identifier``, as `check` does.
 
         For limits outside the route table (an application's own routes).
 
         Args:
             rule: The rule.
             identifier: What the attempt is counted by; hashed before storage.
+            max_wait: As for `check`.
 
         Returns:
             The decision.
 
         Raises:
+            InvalidInputError: If ``max_wait`` is negative.
             ThrottleStorageError: If the storage failed and ``on_storage_error`` is
                 ``"raise"``.
         """
         now = self._settings.clock()
-        tally = Tally(now)
+        tally = Tally(now, max_wait)
+        return await self._decide(tally, iter([self._settings.slot(rule, "c:" + identifier, now)]))
+
+    async def _decide(self, tally: Tally, slots: Iterator[Slot]) -> Decision:
         try:
-            slot = self._settings.slot(rule, "c:" + identifier, now)
-            refusal = tally.refusal(slot, await self._incr(slot))
+            async with self._turns:
+                for slot in slots:
+                    result = await self._backend.attempt(slot, tally.now, tally.mode)
+                    if not tally.add(slot, result):
+                        break
+                if tally.refusal is not None:
+                    for slot, result in reversed(tally.taken):
+                        await self._backend.undo(slot, tally.now, result)
         except self._errors as error:
             return self._settings.storage_failed(error)
-        return refusal or tally.decision()
+        return tally.decision()
 
-    async def check_login(self, identity: str, address: str) -> Decision:
+    async def check_login(
+        self, identity: str, address: str, *, max_wait: float | None = None
+    ) -> Decision:
         """The login guard: check the identity, then the address, then the global budget.
 
         Call it before any password work. A refusal at one step consumes nothing at the
@@ -185,15 +208,17 @@ class AsyncThrottle:
             identity: The normalised email (strip, NFC, lower case); an empty string is
                 counted as one identity of its own.
             address: The client address from `client_address`.
+            max_wait: The longest delay the caller will wait out (see `check`).
 
         Returns:
             The decision.
 
         Raises:
+            InvalidInputError: If ``max_wait`` is negative.
             ThrottleStorageError: If the storage failed and ``on_storage_error`` is
                 ``"raise"``.
         """
-        return await self.check(Route.LOGIN, identity, address)
+        return await self.check(Route.LOGIN, identity, address, max_wait=max_wait)
 
     async def report_success(self, route: str, identity: str = "", address: str = "") -> None:
         """Report that an attempt on ``route`` succeeded.
@@ -217,7 +242,7 @@ class AsyncThrottle:
         try:
             for slot in self._settings.reset_slots(route, identity, address, now):
                 async with self._turns:
-                    await self._storage.clear(slot.key)
+                    await self._backend.clear(slot)
         except self._errors as error:
             raise storage_unreachable() from error
 
@@ -262,9 +287,3 @@ class AsyncThrottle:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
-
-    async def _incr(self, slot: Slot) -> int:
-        # One event loop runs one coroutine at a time and the memory storage does not await
-        # between its increment and the read, so its counts are exact here without a lock.
-        async with self._turns:
-            return await self._storage.incr(slot.key, slot.ttl)

@@ -31,24 +31,26 @@ class Outcome(StrEnum):
     ALLOWED = "allowed"
     """Go ahead now."""
     DELAYED = "delayed"
-    """Go ahead after `Decision.delay` seconds (or refuse it yourself; see `Decision.wait_time`)."""
+    """Go ahead after `Decision.delay` seconds; the attempt has been counted."""
     REFUSED = "refused"
-    """Do not go ahead; answer 429 with `Decision.retry_after`."""
+    """Do not go ahead; answer 429 with `Decision.retry_after`. Nothing was counted."""
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
     """A throttle's answer for one attempt.
 
-    The throttle never sleeps: the caller chooses whether to wait out a delay or to refuse
-    the attempt with 429 and a ``Retry-After`` header. An attempt is counted when it is
-    decided, whichever the caller chooses.
+    The throttle never sleeps: the caller says how long it will wait (``max_wait`` of
+    `Throttle.check`); a delay within it is `DELAYED` (go ahead at now + `delay`, the attempt
+    is counted), a longer one or a spent budget is `REFUSED` (answer 429 with
+    ``Retry-After``; the attempt is not counted, so a client that comes back after
+    `retry_after` gets through).
 
     Attributes:
         outcome: Allowed now, allowed after a delay, or refused.
         delay: Seconds to wait before going ahead (0 unless `DELAYED`).
-        retry_after: Seconds after which a new attempt may be let through (0 unless
-            `REFUSED`).
+        retry_after: Seconds after which the same attempt will be let through, if no other
+            attempt comes in between (0 unless `REFUSED`).
         rule: The name of the rule that refused the attempt or set the delay, for metrics
             and logs (it holds no identifier); ``None`` when no rule slowed the attempt.
         storage_failed: True when the storage could not be reached and the decision comes
@@ -85,8 +87,9 @@ class Decision:
 
         This is the step an application takes on every throttled route: sleep for the
         returned seconds (``time.sleep`` or ``await asyncio.sleep``), or answer 429 with
-        ``Retry-After`` when it raises. Pass ``max_wait=0`` to never wait (a WSGI worker
-        thread that sleeps is a worker lost to the attacker).
+        ``Retry-After`` when it raises. Pass the same ``max_wait`` to `Throttle.check`: a
+        delayed attempt that this method refuses has already been counted there, while
+        `Throttle.check` refuses it without counting.
 
         Args:
             max_wait: The longest delay, in seconds, the caller is willing to wait out.

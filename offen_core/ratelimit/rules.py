@@ -66,11 +66,15 @@ class Rule:
 
     Attempts are counted per identifier in fixed windows of ``window`` seconds (aligned to the
     clock, so every process agrees on them). The first ``free`` attempts of a window pass at
-    once; each further attempt is let through after a delay that grows along ``curve`` in
-    steps of ``threshold`` seconds; an attempt whose delay would exceed ``deadline`` is
-    refused until the window ends. Refused attempts are counted too, so a client that keeps
-    hammering stays refused until the window is over. Rules with the same ``name`` share
-    their counters, which lets two routes (login and recovery, say) share one budget.
+    once; the ``m``-th attempt after them may go ahead `delay` (``m``) seconds after the
+    attempt before it was counted (the first attempt of a window, when ``free`` is 0, after
+    the window's start), a delay that grows along ``curve`` in steps of ``threshold``
+    seconds. So a burst of attempts that all wait gets exactly the curve's delays, and a
+    client that is refused a delay and comes back when it is over gets through. Once the
+    next attempt's delay would exceed ``deadline``, the window's budget (`budget`) is spent
+    and attempts are refused until the window ends. Refused attempts are not counted. Rules
+    with the same ``name`` share their counters, which lets two routes (login and recovery,
+    say) share one budget.
 
     Args:
         name: A short name, part of every storage key of this rule; letters, digits, ``-``,
@@ -82,7 +86,9 @@ class Rule:
         deadline: The longest delay an attempt is given; beyond it the attempt is refused.
 
     Raises:
-        InvalidInputError: If a number is out of range or the name has other characters.
+        InvalidInputError: If a number is out of range, the name has other characters, or
+            ``free`` is 0 and ``threshold`` is not shorter than ``window`` (no attempt could
+            ever pass).
     """
 
     name: str
@@ -101,6 +107,9 @@ class Rule:
             raise InvalidInputError("window", "must be at least one second")
         if self.free < 0:
             raise InvalidInputError("free", "must not be negative")
+        if self.free == 0 and self.threshold >= self.window:
+            # The first attempt of a window waits `threshold` from the window's start.
+            raise InvalidInputError("threshold", "must be shorter than the window when free=0")
         if not math.isfinite(self.deadline) or self.deadline < 0:
             raise InvalidInputError("deadline", "must be a non-negative number of seconds")
 

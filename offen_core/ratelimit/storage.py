@@ -5,8 +5,6 @@
 from __future__ import annotations
 
 import importlib.util
-import threading
-import weakref
 from enum import StrEnum
 from typing import Any
 
@@ -96,28 +94,6 @@ def _from_url(url: str, options: dict[str, Any]) -> Storage | AsyncStorage:
             "unknown storage scheme or missing client library; use memory:// or redis:// "
             "(pip install offen-core[redis]) or another URL the limits library accepts",
         ) from None
-
-
-_MEMORY_LOCKS: weakref.WeakKeyDictionary[MemoryStorage, threading.Lock] = (
-    weakref.WeakKeyDictionary()
-)
-_MEMORY_LOCKS_GUARD = threading.Lock()
-
-
-def memory_lock(storage: Storage) -> threading.Lock | None:
-    """Return the lock that makes ``incr`` on a memory storage return exact counts.
-
-    `limits`' memory storage increments under a lock but reads the count back after
-    releasing it, so two threads can both see the later count. Throttles serialise their
-    increments on one memory storage through this lock; other storages need none.
-    """
-    if not isinstance(storage, MemoryStorage):
-        return None
-    with _MEMORY_LOCKS_GUARD:
-        lock = _MEMORY_LOCKS.get(storage)
-        if lock is None:
-            lock = _MEMORY_LOCKS[storage] = threading.Lock()
-        return lock
 
 
 def storage_errors(storage: Storage | AsyncStorage) -> tuple[type[BaseException], ...]:

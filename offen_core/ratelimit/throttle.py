@@ -4,18 +4,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from limits.storage import Storage
 
 from offen_core.ratelimit._attempts import Settings, Slot, Tally, storage_unreachable
+from offen_core.ratelimit._backends import sync_backend
 from offen_core.ratelimit.decision import Decision
 from offen_core.ratelimit.rules import Route, RoutePolicy, Rule
 from offen_core.ratelimit.storage import (
     DEFAULT_STORAGE_URL,
     StorageFailure,
-    memory_lock,
     open_storage,
     storage_errors,
 )
@@ -27,15 +27,16 @@ class Throttle:
     """Counts attempts per route and identifier and decides whether each may go ahead.
 
     Call `check` before a route's work (before any password hashing on login) and act on the
-    `Decision`. Every attempt is counted with one atomic increment per step of the route's
-    policy, in the storage's own primitive (``INCRBY`` in a Lua script on Redis), so
-    concurrent attempts from threads or processes sharing the storage are never lost.
-    The window an attempt falls in is computed from ``clock``; storage expiry only removes
-    windows that are over.
+    `Decision`. Each step of the route's policy decides and counts an attempt in one atomic
+    operation (a lock on memory storage, a Lua script on Redis), so concurrent attempts from
+    threads or processes sharing the storage are never lost nor counted twice. The window an
+    attempt falls in is computed from ``clock``; storage expiry only removes windows that
+    are over.
 
     Args:
-        storage: A `limits` storage URL (``"memory://"``, ``"redis://host:6379/0"``, any
-            URL `limits` accepts) or an opened `limits.storage.Storage`.
+        storage: A `limits` storage URL (``"memory://"``, ``"redis://host:6379/0"``,
+            ``rediss://``, ``redis+sentinel://``, ``redis+cluster://``, ``valkey://``) or an
+            opened memory or Redis `limits.storage.Storage`.
         hash_key: The key identifiers are hashed with before they reach the storage; every
             process sharing the storage must pass the same key (derive it from the server
             secret). ``None`` draws a random key valid in this process only.
@@ -51,7 +52,8 @@ class Throttle:
         storage_options: Passed to the storage's constructor when ``storage`` is a URL.
 
     Raises:
-        InvalidInputError: If the URL or another argument is invalid.
+        InvalidInputError: If the URL or another argument is invalid, or the storage is
+            neither memory nor Redis.
 
     .. note::
         Windows are fixed and aligned to the clock, so a client can spend one window's
@@ -87,7 +89,7 @@ class Throttle:
             if isinstance(storage, str)
             else storage
         )
-        self._lock = memory_lock(self._storage)
+        self._backend = sync_backend(self._storage)
         self._owns_storage = isinstance(storage, str)
         self._errors = storage_errors(self._storage)
 
@@ -104,63 +106,83 @@ class Throttle:
         """True when identifiers are hashed with a key given by the caller (see ``hash_key``)."""
         return self._settings.hasher.shared
 
-    def check(self, route: str, identity: str = "", address: str = "") -> Decision:
-        """Count an attempt on ``route`` and decide whether it may go ahead.
+    def check(
+        self,
+        route: str,
+        identity: str = "",
+        address: str = "",
+        *,
+        max_wait: float | None = None,
+    ) -> Decision:
+        """Decide whether an attempt on ``route`` may go ahead, and count it if it does.
 
-        The route's steps run in order; a step that refuses ends the check, and the later
-        steps neither see nor count the attempt.
+        The route's steps run in order. An attempt that is let through (at once or after a
+        delay of at most ``max_wait`` seconds) is counted at every step. An attempt that is
+        refused is counted nowhere: neither when a rule's budget for the window is spent
+        (``retry_after`` reaches the end of that window) nor when its delay exceeds
+        ``max_wait`` (``retry_after`` is the delay). A client that comes back after
+        ``retry_after`` seconds, with no other attempt in between, is let through.
 
         Args:
             route: A `Route` member or any route name in ``policies``.
             identity: What the route counts by (see `Route`): a normalised email, a user id,
                 an account id; may be empty. Never logged, hashed before storage.
             address: The client address from `client_address`.
+            max_wait: The longest delay, in seconds, the caller will wait out; a longer
+                one is refused without counting the attempt. ``0`` refuses every delay
+                (a WSGI worker that must not sleep); ``None`` (the default) accepts any
+                delay the rules give, up to their deadline.
 
         Returns:
-            The decision.
+            The decision: `Outcome.ALLOWED`, `Outcome.DELAYED` (go ahead after
+            `Decision.delay` seconds, at most ``max_wait``) or `Outcome.REFUSED`.
 
         Raises:
-            InvalidInputError: If ``route`` has no policy.
+            InvalidInputError: If ``route`` has no policy or ``max_wait`` is negative.
             ThrottleStorageError: If the storage failed and ``on_storage_error`` is
                 ``"raise"``.
         """
         now = self._settings.clock()
-        tally = Tally(now)
-        try:
-            for slot in self._settings.slots(route, identity, address, now):
-                refusal = tally.refusal(slot, self._incr(slot))
-                if refusal is not None:
-                    return refusal
-        except self._errors as error:
-            return self._settings.storage_failed(error)
-        return tally.decision()
+        tally = Tally(now, max_wait)
+        return self._decide(tally, self._settings.slots(route, identity, address, now))
 
-    def check_rule(self, rule: Rule, identifier: str) -> Decision:
-        """Count an attempt under a single ``rule`` for ``identifier``.
+    def check_rule(self, rule: Rule, identifier: str, *, max_wait: float | None = None) -> Decision:
+        """Decide an attempt under a single ``rule`` for ``identifier``, as `check` does.
 
         For limits outside the route table (an application's own routes).
 
         Args:
             rule: The rule.
             identifier: What the attempt is counted by; hashed before storage.
+            max_wait: As for `check`.
 
         Returns:
             The decision.
 
         Raises:
+            InvalidInputError: If ``max_wait`` is negative.
             ThrottleStorageError: If the storage failed and ``on_storage_error`` is
                 ``"raise"``.
         """
         now = self._settings.clock()
-        tally = Tally(now)
+        tally = Tally(now, max_wait)
+        return self._decide(tally, iter([self._settings.slot(rule, "c:" + identifier, now)]))
+
+    def _decide(self, tally: Tally, slots: Iterator[Slot]) -> Decision:
         try:
-            slot = self._settings.slot(rule, "c:" + identifier, now)
-            refusal = tally.refusal(slot, self._incr(slot))
+            for slot in slots:
+                if not tally.add(slot, self._backend.attempt(slot, tally.now, tally.mode)):
+                    break
+            if tally.refusal is not None:
+                for slot, result in reversed(tally.taken):
+                    self._backend.undo(slot, tally.now, result)
         except self._errors as error:
             return self._settings.storage_failed(error)
-        return refusal or tally.decision()
+        return tally.decision()
 
-    def check_login(self, identity: str, address: str) -> Decision:
+    def check_login(
+        self, identity: str, address: str, *, max_wait: float | None = None
+    ) -> Decision:
         """The login guard: check the identity, then the address, then the global budget.
 
         Call it before any password work. A refusal at one step consumes nothing at the
@@ -171,15 +193,17 @@ class Throttle:
             identity: The normalised email (strip, NFC, lower case); an empty string is
                 counted as one identity of its own.
             address: The client address from `client_address`.
+            max_wait: The longest delay the caller will wait out (see `check`).
 
         Returns:
             The decision.
 
         Raises:
+            InvalidInputError: If ``max_wait`` is negative.
             ThrottleStorageError: If the storage failed and ``on_storage_error`` is
                 ``"raise"``.
         """
-        return self.check(Route.LOGIN, identity, address)
+        return self.check(Route.LOGIN, identity, address, max_wait=max_wait)
 
     def report_success(self, route: str, identity: str = "", address: str = "") -> None:
         """Report that an attempt on ``route`` succeeded.
@@ -202,7 +226,7 @@ class Throttle:
         now = self._settings.clock()
         try:
             for slot in self._settings.reset_slots(route, identity, address, now):
-                self._storage.clear(slot.key)
+                self._backend.clear(slot)
         except self._errors as error:
             raise storage_unreachable() from error
 
@@ -242,9 +266,3 @@ class Throttle:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-    def _incr(self, slot: Slot) -> int:
-        if self._lock is None:
-            return self._storage.incr(slot.key, slot.ttl)
-        with self._lock:
-            return self._storage.incr(slot.key, slot.ttl)

@@ -6,8 +6,10 @@ A server calls the step once per request, before the flow, with the route, the i
 route is limited by and the resolved client address (`offen_core.ratelimit.client_address`).
 The step answers the throttle's `Decision` (allowed now, allowed after a delay, or refused
 with a retry-after); the server waits, runs the flow, or answers 429 with ``Retry-After``
-(`Decision.wait_time` does that choice). The flows never call the throttle, so every attempt
-is counted exactly once. After a successful login the server reports it with
+(pass ``max_wait``: the longest delay the server will wait out; a longer one is refused
+without being counted, so a client that honours ``Retry-After`` gets through). The flows
+never call the throttle, so every attempt let through is counted once; `throttle_identity` reads
+what a route is limited by from a request. After a successful login the server reports it with
 `ThrottleStep.login_succeeded`, which forgets that email's failed attempts.
 
 `ROUTE_THROTTLES` says, for every route, which policy of `offen_core.ratelimit` applies and
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
@@ -50,6 +52,14 @@ from offen_core.ratelimit import Route as LimitRoute
 from offen_core.server._config import ServerConfig
 from offen_core.server._email import normalize_email
 from offen_core.server._status import Route
+from offen_core.server.operator_models import (
+    CreateAccountRequest,
+    ForgotPasswordRequest,
+    JoinRequest,
+    LoginRequest,
+    RecoverRequest,
+    ResetPasswordRequest,
+)
 
 __all__ = [
     "ROUTE_THROTTLES",
@@ -60,6 +70,7 @@ __all__ = [
     "ThrottleStep",
     "make_async_throttle",
     "make_throttle",
+    "throttle_identity",
     "throttle_key",
 ]
 
@@ -235,6 +246,78 @@ def _spec(route: Route | str) -> RouteThrottle | None:
         raise InvalidInputError("route", "must be one of offen_core.server.Route") from None
 
 
+def _email_of(route: Route, body: bytes, read_reset_email: Callable[[str], str]) -> str:
+    match route:
+        case Route.POST_LOGIN:
+            return normalize_email(LoginRequest.parse(body).username, "username")
+        case Route.POST_ACCOUNTS:
+            return normalize_email(CreateAccountRequest.parse(body).email_address)
+        case Route.FORGOT_PASSWORD:
+            return normalize_email(ForgotPasswordRequest.parse(body).email_address)
+        case Route.RESET_PASSWORD:
+            # The address the reset link was sent to: reading the token costs no argon2.
+            return normalize_email(read_reset_email(ResetPasswordRequest.parse(body).token))
+        case Route.JOIN:
+            return normalize_email(JoinRequest.parse(body).email_address)
+        case Route.RECOVER:
+            return normalize_email(RecoverRequest.parse(body).email_address)
+        case _:
+            return ""
+
+
+def throttle_identity(
+    route: Route | str,
+    *,
+    body: bytes,
+    user_cookie: str,
+    session_id: str,
+    path_id: str,
+    read_reset_email: Callable[[str], str],
+) -> str:
+    """Read from a request what its route's throttle counts by (see `ROUTE_THROTTLES`).
+
+    Call it before the throttle step, so that every server counts alike: visitor routes
+    count the ``user`` cookie, operator routes the logged-in operator's id, account routes
+    the account id from the path (lower case), and the email routes the address in the body
+    (in the reset token for ``POST /api/reset-password``), normalised with
+    `normalize_email`. Parsing the body here costs no password work.
+
+    Args:
+        route: The route (a `Route` or its value).
+        body: The raw request body.
+        user_cookie: The ``user`` cookie, or ``""``.
+        session_id: The logged-in operator's id (`OperatorSession.account_user_id`), or
+            ``""``.
+        path_id: The ``{id}`` from the path, or ``""``.
+        read_reset_email: Returns the address a password-reset token was issued for (for
+            example ``lambda token: operators.tokens.read_reset(token).email``); raises on
+            an invalid token.
+
+    Returns:
+        The identity to pass to `ThrottleStep.check`; ``""`` for a route without a throttle
+        or without an identity (the client address or the global budget counts then).
+
+    Raises:
+        InvalidInputError: ``route`` is not a route of `Route`, or the body is too malformed
+            to name the identity (the flow would refuse it the same way, with 400).
+        InvalidTokenError: The reset token is invalid (400 on that route).
+    """
+    spec = _spec(route)
+    if spec is None:
+        return ""
+    match spec.identity:
+        case Identity.VISITOR:
+            return user_cookie
+        case Identity.OPERATOR:
+            return session_id
+        case Identity.ACCOUNT:
+            return path_id.strip().lower()
+        case Identity.EMAIL:
+            return _email_of(Route(route), body, read_reset_email)
+        case _:
+            return ""
+
+
 class ThrottleStep:
     """The per-route throttle step, synchronous (for WSGI servers and threads).
 
@@ -246,8 +329,15 @@ class ThrottleStep:
     def __init__(self, throttle: Throttle) -> None:
         self.throttle = throttle
 
-    def check(self, route: Route | str, identity: str = "", address: str = "") -> Decision:
-        """Count an attempt on a route and decide whether it may go ahead.
+    def check(
+        self,
+        route: Route | str,
+        identity: str = "",
+        address: str = "",
+        *,
+        max_wait: float | None = None,
+    ) -> Decision:
+        """Decide whether an attempt on a route may go ahead, and count it if it does.
 
         Args:
             route: The route (a `Route` or its value, such as ``"POST /api/events"``).
@@ -257,19 +347,24 @@ class ThrottleStep:
                 the server package (strip, NFC, lower case); text that is no address counts
                 as one shared empty identity (its request fails validation anyway).
             address: The resolved client address.
+            max_wait: The longest delay the server will wait out; a longer one is refused
+                (429 with ``Retry-After``) without counting the attempt, so the client gets
+                through when it comes back after ``Retry-After``. ``0`` for a server that
+                never waits (WSGI); ``None`` accepts any delay up to the rules' deadline.
 
         Returns:
             The decision; always "allowed" on a route without a throttle, with no storage
             access.
 
         Raises:
-            InvalidInputError: ``route`` is not a route of `Route`.
+            InvalidInputError: ``route`` is not a route of `Route`, or ``max_wait`` is
+                negative.
             ThrottleStorageError: The storage failed and the throttle was built to raise.
         """
         prepared = _prepared(route, identity)
         if prepared is None:
             return _ALLOWED
-        return self.throttle.check(prepared[0], prepared[1], address)
+        return self.throttle.check(prepared[0], prepared[1], address, max_wait=max_wait)
 
     def login_succeeded(self, identity: str, address: str = "") -> None:
         """Report a successful login, so that email's failed attempts are forgotten.
@@ -295,25 +390,36 @@ class AsyncThrottleStep:
     def __init__(self, throttle: AsyncThrottle) -> None:
         self.throttle = throttle
 
-    async def check(self, route: Route | str, identity: str = "", address: str = "") -> Decision:
-        """Count an attempt on a route and decide whether it may go ahead.
+    async def check(
+        self,
+        route: Route | str,
+        identity: str = "",
+        address: str = "",
+        *,
+        max_wait: float | None = None,
+    ) -> Decision:
+        """Decide whether an attempt on a route may go ahead, and count it if it does.
 
         Args:
             route: The route (a `Route` or its value).
             identity: What the route is limited by (see `ROUTE_THROTTLES`).
             address: The resolved client address.
+            max_wait: The longest delay the server will wait out (the ASGI example's cap);
+                a longer one is refused without counting the attempt (see
+                `ThrottleStep.check`).
 
         Returns:
             The decision; always "allowed" on a route without a throttle.
 
         Raises:
-            InvalidInputError: ``route`` is not a route of `Route`.
+            InvalidInputError: ``route`` is not a route of `Route`, or ``max_wait`` is
+                negative.
             ThrottleStorageError: The storage failed and the throttle was built to raise.
         """
         prepared = _prepared(route, identity)
         if prepared is None:
             return _ALLOWED
-        return await self.throttle.check(prepared[0], prepared[1], address)
+        return await self.throttle.check(prepared[0], prepared[1], address, max_wait=max_wait)
 
     async def login_succeeded(self, identity: str, address: str = "") -> None:
         """Report a successful login, so that email's failed attempts are forgotten.

@@ -18,6 +18,7 @@ from example_helpers import EMAIL, PASSWORD, Instance, Server, add_account, log_
 
 import offen_core.server.operators as operators_module
 from examples.common.accesslog import ACCESS_LOGGER
+from offen_core.testing import FakeClock
 
 
 @pytest.fixture
@@ -91,11 +92,60 @@ def test_asgi_refuses_delays_beyond_its_cap(make_server: Callable[..., Server]) 
     statuses = [log_in(server.client, EMAIL, "a wrong password").status_code for _ in range(6)]
 
     if server.framework == "asgi":
-        # Delays 1, 2, 4 s after three free attempts: the first is waited out.
-        assert statuses == [401, 401, 401, 401, 429, 429]
-        assert server.sleeps == [1.0]
+        # After three free attempts each may go 1, 2, 4 s after the one before it was
+        # counted: the server waits 1 s, then 1 s more (2 s after the fourth), then the
+        # sixth would need 3 s more than the cap allows.
+        assert statuses == [401, 401, 401, 401, 401, 429]
+        assert server.sleeps == [1.0, 1.0]
     else:
         assert statuses == [401, 401, 401, 429, 429, 429]
+
+
+def test_a_client_that_honours_retry_after_reaches_the_login_flow(
+    make_server: Callable[..., Server], clock: FakeClock, argon2_runs: list[str]
+) -> None:
+    # Cap 0 on both servers: every delay is refused with 429, and the refusal is not counted.
+    server = make_server()
+    set_up(server)
+    for _ in range(3):
+        assert log_in(server.client, EMAIL, "a wrong password").status_code == 401
+    argon2_runs.clear()
+
+    refused = log_in(server.client, EMAIL, "a wrong password")
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"] == "1"
+    # Refused again at once, with the same Retry-After: nothing was counted.
+    assert log_in(server.client, EMAIL, "a wrong password").headers["retry-after"] == "1"
+    assert argon2_runs == []
+
+    clock.advance(int(refused.headers["retry-after"]))
+    assert log_in(server.client, EMAIL, "a wrong password").status_code == 401
+
+    refused = log_in(server.client, EMAIL, PASSWORD)
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"] == "2"
+    clock.advance(int(refused.headers["retry-after"]))
+    assert log_in(server.client, EMAIL, PASSWORD).status_code == 200
+    assert server.sleeps == []
+
+
+def test_asgi_waits_up_to_its_cap_and_a_refusal_beyond_it_is_not_counted(
+    make_server: Callable[..., Server], clock: FakeClock
+) -> None:
+    server = make_server(throttle_wait_cap=1.5)
+    set_up(server)
+    for _ in range(5):
+        log_in(server.client, EMAIL, "a wrong password")
+
+    refused = log_in(server.client, EMAIL, PASSWORD)
+    assert refused.status_code == 429
+    clock.advance(int(refused.headers["retry-after"]))
+    answer = log_in(server.client, EMAIL, PASSWORD)
+
+    assert answer.status_code == 200
+    if server.framework == "asgi":
+        assert refused.headers["retry-after"] == "3"
+        assert server.sleeps == [1.0, 1.0]
 
 
 def test_event_flood_of_one_visitor_is_refused(server: Server) -> None:

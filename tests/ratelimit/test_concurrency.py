@@ -166,3 +166,43 @@ def test_sync_and_async_throttles_share_counts_on_redis(redis_url: str, prefix: 
     assert asyncio.run(scenario()) == 2.0
     assert sync.check_rule(RANKING, "k").delay == 3.0
     sync.close()
+
+
+# Delays of 1 s and more after 100 free attempts, far inside the deadline.
+SPACED = Rule("spaced", 1.0, free=100, window=3600.0, deadline=30.0)
+
+
+def test_threads_that_will_not_wait_count_exactly_the_free_attempts(
+    storage_url: str, prefix: str, clock: FakeClock
+) -> None:
+    with Throttle(storage_url, hash_key=HASH_KEY, clock=clock.time, key_prefix=prefix) as throttle:
+        decisions = _hammer(lambda: throttle.check_rule(SPACED, "victim", max_wait=0))
+        assert sum(d.outcome is Outcome.ALLOWED for d in decisions) == 100
+        refused = [d for d in decisions if d.outcome is Outcome.REFUSED]
+        # Nothing refused was counted: every refusal names the 101st attempt's delay.
+        assert {d.retry_after for d in refused} == {1.0}
+
+        clock.advance(1.0)
+        decisions = _hammer(lambda: throttle.check_rule(SPACED, "victim", max_wait=0))
+
+    # Exactly one attempt got the place the first refusals were told to come back for.
+    assert sum(d.outcome is Outcome.ALLOWED for d in decisions) == 1
+    assert {d.retry_after for d in decisions if not d.allowed} == {2.0}
+
+
+def test_coroutines_that_will_not_wait_count_exactly_the_free_attempts(
+    storage_url: str, prefix: str, clock: FakeClock
+) -> None:
+    async def scenario() -> list[Decision]:
+        async with AsyncThrottle(
+            storage_url, hash_key=HASH_KEY, clock=clock.time, key_prefix=prefix
+        ) as throttle:
+            return list(
+                await asyncio.gather(
+                    *(throttle.check_rule(SPACED, "victim", max_wait=0) for _ in range(300))
+                )
+            )
+
+    decisions = asyncio.run(scenario())
+    assert sum(d.outcome is Outcome.ALLOWED for d in decisions) == 100
+    assert {d.retry_after for d in decisions if not d.allowed} == {1.0}

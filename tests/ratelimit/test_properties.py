@@ -7,7 +7,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from hypothesis import given
+import pytest
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from offen_core.ratelimit import (
@@ -29,7 +30,7 @@ rules = st.builds(
     name=st.just("prop"),
     threshold=st.floats(min_value=0.05, max_value=5.0),
     curve=st.sampled_from(Curve),
-    window=st.floats(min_value=1.0, max_value=120.0),
+    window=st.floats(min_value=5.5, max_value=120.0),
     free=st.integers(min_value=0, max_value=5),
     deadline=st.floats(min_value=0.0, max_value=60.0),
 )
@@ -45,59 +46,185 @@ clock_steps = st.lists(
 )
 
 
-@given(rule=rules, steps=clock_steps)
-def test_delay_never_decreases_and_nothing_passes_the_deadline(
-    rule: Rule, steps: list[float]
+# What a caller that does not wait passes: refuse every delay, or wait up to a cap.
+max_waits = st.one_of(st.none(), st.just(0.0), st.floats(min_value=0.0, max_value=20.0))
+
+
+class Model:
+    """The documented semantics, written out plainly: per rule, identifier and window, the
+    attempts counted and the time the last one was counted (the anchor)."""
+
+    def __init__(self) -> None:
+        self.state: dict[tuple[str, str, int], tuple[int, float | None]] = {}
+
+    def delay(self, rule: Rule, key: tuple[str, str, int], now: float) -> float | None:
+        counted, anchor = self.state.get(key, (0, None))
+        cost = rule.delay(counted + 1)
+        if cost > rule.deadline:
+            return None
+        if cost == 0:
+            return 0.0
+        if anchor is None:
+            # The first attempt of a window counts from the window's start.
+            anchor = key[2] * rule.window
+        if now <= anchor:
+            return cost
+        left = cost - (now - anchor)
+        # What is left of a delay below SLACK (10 µs) is none: clocks are not exact.
+        return left if left > 1e-5 else 0.0
+
+    def attempt(
+        self, steps: list[tuple[Rule, str]], now: float, max_wait: float | None
+    ) -> tuple[Outcome, float, str | None]:
+        """Return (outcome, delay or retry_after, rule) and update the state.
+
+        Steps are asked in order; once one refuses, the later ones are only asked for their
+        delay (so that retry_after covers them), and a spent budget ends the check. A
+        refused attempt is counted nowhere.
+        """
+        limit = math.inf if max_wait is None else max_wait
+        refusal: tuple[float, str] | None = None
+        taken: list[tuple[tuple[str, str, int], tuple[int, float | None]]] = []
+        slowest: tuple[float, str | None] = (0.0, None)
+        for rule, identifier in steps:
+            key = (rule.name, identifier, math.floor(now / rule.window))
+            counted, anchor = self.state.get(key, (0, None))
+            delay = self.delay(rule, key, now)
+            if delay is None:
+                end = max((key[2] + 1) * rule.window - now, 0.0) + 1e-5
+                if refusal is None or end > refusal[0]:
+                    refusal = (end, rule.name)
+                break
+            if refusal is None and delay <= limit:
+                taken.append((key, (counted, anchor)))
+                self.state[key] = (counted + 1, now)
+                if delay > slowest[0]:
+                    slowest = (delay, rule.name)
+                continue
+            if delay > 0 and (refusal is None or delay > refusal[0]):
+                refusal = (delay, rule.name)
+        if refusal is not None:
+            for key, state in taken:
+                self.state[key] = state
+            return Outcome.REFUSED, refusal[0], refusal[1]
+        if slowest[0] > 0:
+            return Outcome.DELAYED, slowest[0], slowest[1]
+        return Outcome.ALLOWED, 0.0, None
+
+
+def _steps_of(rule: Rule) -> list[tuple[Rule, str]]:
+    return [(rule, "someone@example.com")]
+
+
+@given(rule=rules, steps=clock_steps, max_wait=max_waits)
+def test_delays_stay_within_the_curve_and_nothing_passes_the_deadline(
+    rule: Rule, steps: list[float], max_wait: float | None
 ) -> None:
     clock = FakeClock()
     throttle = Throttle("memory://", hash_key=HASH_KEY, clock=clock.time)
-    previous: tuple[int, Decision] | None = None
     allowed_per_window: Counter[int] = Counter()
+    previous: tuple[float, Decision] | None = None
 
     for step in steps:
         clock.advance(step)
         now = clock.time()
         window = math.floor(now / rule.window)
-        decision = throttle.check_rule(rule, "someone@example.com")
+        decision = throttle.check_rule(rule, "someone@example.com", max_wait=max_wait)
 
         if decision.outcome is Outcome.REFUSED:
             assert decision.retry_after > 0
-            # Waiting out retry_after lands in the next window.
-            assert math.floor((now + decision.retry_after) / rule.window) == window + 1
+            # A refusal without a cap is a spent budget: retry_after reaches the next window.
+            if max_wait is None:
+                assert math.floor((now + decision.retry_after) / rule.window) == window + 1
         else:
-            assert 0 <= decision.delay <= rule.deadline
             allowed_per_window[window] += 1
-
-        if previous is not None and previous[0] == window:
-            before = previous[1]
-            if before.outcome is Outcome.REFUSED:
-                assert decision.outcome is Outcome.REFUSED
-            elif decision.outcome is not Outcome.REFUSED:
-                assert decision.delay >= before.delay
-        previous = (window, decision)
+            rank = allowed_per_window[window]
+            assert 0 <= decision.delay <= min(rule.delay(rank), rule.deadline)
+            if max_wait is not None:
+                assert decision.delay <= max_wait
+        if previous is not None and previous[0] == now and decision.allowed:
+            # Within a burst (no time passes) the delay never decreases.
+            assert previous[1].allowed
+            assert decision.delay >= previous[1].delay
+        previous = (now, decision)
 
     assert all(count <= rule.budget for count in allowed_per_window.values())
 
 
-@given(rule=rules, steps=clock_steps)
-def test_decisions_follow_the_rank_of_the_attempt_in_its_window(
-    rule: Rule, steps: list[float]
+@given(rule=rules)
+def test_a_burst_of_waiting_callers_follows_the_documented_curve(rule: Rule) -> None:
+    clock = FakeClock()
+    throttle = Throttle("memory://", hash_key=HASH_KEY, clock=clock.time)
+    elapsed = clock.time() % rule.window
+    window_left = rule.window - elapsed
+    decisions = [throttle.check_rule(rule, "someone") for _ in range(rule.budget + 2)]
+
+    curve = [delay for _, delay in rule.curve_table()]
+    if rule.free == 0 and rule.budget:
+        # The first attempt of a window counts from the window's start; the next ones from
+        # the attempt before them, as the curve says.
+        assert decisions[0].delay == pytest.approx(max(rule.threshold - elapsed, 0), abs=1e-4)
+        curve[0] = decisions[0].delay
+    assert [d.delay for d in decisions[: rule.budget]] == curve
+    for refused in decisions[rule.budget :]:
+        assert refused.outcome is Outcome.REFUSED
+        assert refused.retry_after == pytest.approx(window_left, abs=1e-4)
+
+
+@given(rule=rules, steps=clock_steps, max_wait=max_waits)
+def test_decisions_match_the_model_of_counts_and_anchors(
+    rule: Rule, steps: list[float], max_wait: float | None
 ) -> None:
     clock = FakeClock()
     throttle = Throttle("memory://", hash_key=HASH_KEY, clock=clock.time)
-    ranks: Counter[int] = Counter()
+    model = Model()
     for step in steps:
         clock.advance(step)
-        window = math.floor(clock.time() / rule.window)
-        ranks[window] += 1
-        expected = rule.delay(ranks[window])
-        decision = throttle.check_rule(rule, "someone@example.com")
-        if expected > rule.deadline:
-            assert decision.outcome is Outcome.REFUSED
-        elif expected > 0:
-            assert (decision.outcome, decision.delay) == (Outcome.DELAYED, expected)
+        outcome, seconds, name = model.attempt(_steps_of(rule), clock.time(), max_wait)
+        decision = throttle.check_rule(rule, "someone@example.com", max_wait=max_wait)
+        assert decision.outcome is outcome
+        assert decision.rule == name
+        if outcome is Outcome.REFUSED:
+            assert decision.retry_after == pytest.approx(seconds)
         else:
-            assert decision.outcome is Outcome.ALLOWED
+            assert decision.delay == pytest.approx(seconds)
+
+
+@given(
+    rule=rules,
+    start=st.floats(min_value=0.0, max_value=1.0),
+    cap=st.one_of(st.just(0.0), st.floats(min_value=0.0, max_value=5.0)),
+    pauses=st.lists(st.floats(min_value=0.0, max_value=3.0), min_size=1, max_size=40),
+)
+def test_a_refusing_client_that_honours_retry_after_gets_through_within_the_budget(
+    rule: Rule, start: float, cap: float, pauses: list[float]
+) -> None:
+    assume(rule.budget >= 1)
+    clock = FakeClock()
+    clock.advance(start * rule.window)
+    throttle = Throttle("memory://", hash_key=HASH_KEY, clock=clock.time)
+    allowed_per_window: Counter[int] = Counter()
+
+    for pause in pauses:
+        clock.advance(pause)
+        # The client tries, and on 429 comes back after exactly Retry-After seconds.
+        decision = throttle.check_rule(rule, "someone", max_wait=cap)
+        refusals = 0
+        while decision.outcome is Outcome.REFUSED:
+            window = math.floor(clock.time() / rule.window)
+            clock.advance(decision.retry_after)
+            decision = throttle.check_rule(rule, "someone", max_wait=cap)
+            refusals += 1
+            if math.floor(clock.time() / rule.window) == window:
+                # Back within the same window, with no other attempt: let through.
+                assert decision.allowed
+            # A retry that crosses into a new window may meet the first delay of a rule
+            # without free attempts once; then it passes.
+            assert refusals <= 3
+        assert decision.delay <= cap
+        allowed_per_window[math.floor(clock.time() / rule.window)] += 1
+
+    assert all(count <= rule.budget for count in allowed_per_window.values())
 
 
 IDENTITY_RULE = Rule("p-identity", 1.0, Curve.EXPONENTIAL, window=60.0, free=2, deadline=8.0)
@@ -124,41 +251,57 @@ operations = st.lists(
 )
 
 
-@given(ops=operations)
-def test_guard_matches_a_model_where_a_refusal_consumes_nothing_later(
-    ops: list[tuple[str, str, str, float]],
+@given(ops=operations, max_wait=max_waits)
+def test_guard_matches_the_model_where_a_refusal_consumes_nothing(
+    ops: list[tuple[str, str, str, float]], max_wait: float | None
 ) -> None:
     clock = FakeClock()
     throttle = Throttle("memory://", hash_key=HASH_KEY, clock=clock.time, policies={"g": POLICY})
-    counts: Counter[tuple[str, str, int]] = Counter()
+    model = Model()
 
     for kind, identity, address, step in ops:
         clock.advance(step)
         now = clock.time()
-        keys = [
-            (IDENTITY_RULE, identity),
-            (ADDRESS_RULE, address),
-            (GLOBAL_RULE, "*"),
-        ]
         if kind == "success":
             throttle.report_success("g", identity, address)
-            counts.pop((IDENTITY_RULE.name, identity, math.floor(now / 60.0)), None)
+            model.state.pop((IDENTITY_RULE.name, identity, math.floor(now / 60.0)), None)
             continue
 
-        decision = throttle.check("g", identity, address)
-        expected_delay = 0.0
-        refused_by = None
-        for rule, identifier in keys:
-            key = (rule.name, identifier, math.floor(now / rule.window))
-            counts[key] += 1
-            delay = rule.delay(counts[key])
-            if delay > rule.deadline:
-                refused_by = rule.name
-                break
-            expected_delay = max(expected_delay, delay)
+        steps = [(IDENTITY_RULE, identity), (ADDRESS_RULE, address), (GLOBAL_RULE, "*")]
+        outcome, seconds, name = model.attempt(steps, now, max_wait)
+        decision = throttle.check("g", identity, address, max_wait=max_wait)
 
-        if refused_by is not None:
-            assert (decision.outcome, decision.rule) == (Outcome.REFUSED, refused_by)
+        assert (decision.outcome, decision.rule) == (outcome, name)
+        if outcome is Outcome.REFUSED:
+            assert decision.retry_after == pytest.approx(seconds)
         else:
-            assert decision.allowed
-            assert decision.delay == expected_delay
+            assert decision.delay == pytest.approx(seconds)
+
+
+@given(
+    cap=st.one_of(st.just(0.0), st.floats(min_value=0.0, max_value=5.0)),
+    pauses=st.lists(st.floats(min_value=0.0, max_value=2.0), min_size=1, max_size=40),
+)
+def test_a_refusing_client_of_the_guard_gets_through_after_retry_after(
+    cap: float, pauses: list[float]
+) -> None:
+    clock = FakeClock()
+    throttle = Throttle("memory://", hash_key=HASH_KEY, clock=clock.time, policies={"g": POLICY})
+    allowed: Counter[int] = Counter()
+
+    for pause in pauses:
+        clock.advance(pause)
+        decision = throttle.check("g", "a@example.com", "192.0.2.1", max_wait=cap)
+        refusals = 0
+        while decision.outcome is Outcome.REFUSED:
+            clock.advance(decision.retry_after)
+            decision = throttle.check("g", "a@example.com", "192.0.2.1", max_wait=cap)
+            refusals += 1
+            # A refused delay's Retry-After covers every step, so the retry passes; a spent
+            # budget's reaches its window's end (the later steps are not asked, a flood
+            # costs one step), where one of them may still ask for a delay, once.
+            assert refusals <= 2
+        assert decision.delay <= cap
+        allowed[math.floor(clock.time() / 60.0)] += 1
+
+    assert all(count <= IDENTITY_RULE.budget for count in allowed.values())

@@ -94,3 +94,11 @@ def test_every_default_rule_lets_at_least_one_attempt_through() -> None:
         for step in policy.steps:
             assert step.rule.budget >= 1
             assert step.rule.deadline == 30.0
+
+
+def test_a_rule_without_free_attempts_needs_a_threshold_shorter_than_its_window() -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        Rule("r", 60.0, free=0, window=60.0)
+    assert caught.value.field == "threshold"
+    assert Rule("r", 59.0, free=0, window=60.0).budget == 0
+    assert Rule("r", 60.0, free=1, window=60.0).budget == 1

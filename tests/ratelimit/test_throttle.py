@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from limits.storage import Storage
 
 from offen_core.errors import InvalidInputError
 from offen_core.ratelimit import (
@@ -295,3 +296,37 @@ def test_unknown_address_is_one_address_of_its_own(clock: FakeClock) -> None:
         assert throttle.check_login(f"u{i}@example.com", "").allowed
     assert throttle.check_login("x@example.com", "").outcome is Outcome.REFUSED
     assert throttle.check_login("x@example.com", ADDRESS).allowed
+
+
+class _CounterOnlyStorage(Storage):
+    """A storage with increments only, as memcached or MongoDB offer through limits."""
+
+    @property
+    def base_exceptions(self) -> type[Exception]:
+        return ConnectionError
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        return amount
+
+    def get(self, key: str) -> int:
+        return 0
+
+    def get_expiry(self, key: str) -> float:
+        return 0.0
+
+    def check(self) -> bool:
+        return True
+
+    def reset(self) -> int | None:
+        return None
+
+    def clear(self, key: str) -> None:
+        return None
+
+
+def test_a_storage_other_than_memory_or_redis_is_refused() -> None:
+    # Deciding and counting in one step needs a lock or a script; limits' other storages
+    # offer increments only.
+    with pytest.raises(InvalidInputError) as caught:
+        Throttle(_CounterOnlyStorage(), hash_key=HASH_KEY)
+    assert caught.value.field == "storage"

@@ -208,3 +208,38 @@ def test_email_identities_are_normalised_before_counting(step: ThrottleStep) -> 
     step.login_succeeded("ADA@example.COM", "192.0.2.7")
 
     assert step.check(Route.POST_LOGIN, "ada@example.com", "192.0.2.7").outcome is (Outcome.ALLOWED)
+
+
+def test_a_step_that_will_not_wait_refuses_without_counting(
+    step: ThrottleStep, clock: FakeClock
+) -> None:
+    for _ in range(3):
+        assert step.check(Route.POST_LOGIN, "ada@example.com", "192.0.2.7").allowed
+
+    refused = step.check(Route.POST_LOGIN, "Ada@example.com", "192.0.2.7", max_wait=0)
+    again = step.check(Route.POST_LOGIN, "ada@example.com", "192.0.2.7", max_wait=0)
+    assert (refused.outcome, refused.retry_after) == (Outcome.REFUSED, 1.0)
+    assert again.retry_after == 1.0
+
+    clock.advance(refused.retry_after)
+
+    assert step.check(Route.POST_LOGIN, "ada@example.com", "192.0.2.7", max_wait=0).allowed
+
+
+def test_the_async_step_waits_up_to_its_cap_and_refuses_beyond(clock: FakeClock) -> None:
+    async def run() -> list[tuple[Outcome, float, float]]:
+        async_step = AsyncThrottleStep(make_async_throttle(CONFIG, clock=clock.time))
+        results = []
+        for _ in range(6):
+            decision = await async_step.check(
+                Route.POST_LOGIN, "bo@example.com", "192.0.2.3", max_wait=2.0
+            )
+            results.append((decision.outcome, decision.delay, decision.retry_after))
+        return results
+
+    results = asyncio.run(run())
+
+    assert results[:3] == [(Outcome.ALLOWED, 0.0, 0.0)] * 3
+    assert results[3:5] == [(Outcome.DELAYED, 1.0, 0.0), (Outcome.DELAYED, 2.0, 0.0)]
+    # The sixth would wait 4 s: refused, and not counted, so it is refused the same way.
+    assert results[5] == (Outcome.REFUSED, 0.0, 4.0)
