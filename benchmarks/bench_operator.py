@@ -164,6 +164,25 @@ def _bare_key_from_jwk(jwk: dict[str, str]) -> rsa.RSAPrivateKey:
     return numbers.private_key(unsafe_skip_rsa_key_validation=True)
 
 
+def _bare_unwrap_one(key: rsa.RSAPrivateKey, cipher: str) -> bytes:
+    """The raw AES key of one wrapped user secret (``{version} {base64}``, an OAEP'd JWK)."""
+    jwk = json.loads(key.decrypt(base64.b64decode(cipher[5:]), _OAEP))
+    return base64.urlsafe_b64decode(jwk["k"] + "==")
+
+
+def _bare_keep(page: SourcePage, aeads: dict[str, AESGCM], kept: dict[str, object]) -> None:
+    """Decrypt a page's events with the visitors' keys and keep each record by event id."""
+    for event in page.events:
+        _, body, nonce = event.payload.split(" ")
+        assert event.secret_id is not None
+        plain = aeads[event.secret_id].decrypt(
+            base64.b64decode(nonce), base64.b64decode(body), None
+        )
+        record = {"eventId": event.event_id, "secretId": event.secret_id}
+        record["payload"] = json.loads(plain)
+        kept[event.event_id] = record
+
+
 def bare_decrypt(account: Account, key: rsa.RSAPrivateKey) -> int:
     """The same steps with bare primitives on one core: unwrap once per visitor, decrypt.
 
@@ -171,23 +190,14 @@ def bare_decrypt(account: Account, key: rsa.RSAPrivateKey) -> int:
     """
     source = MemorySource(account)
     aeads: dict[str, AESGCM] = {}
-    kept: dict[str, dict[str, object]] = {}
+    kept: dict[str, object] = {}
     since: str | None = None
     while True:
         page = source.page(since, PAGE_SIZE)
         for secret_id, cipher in page.secrets.items():
             if secret_id not in aeads:
-                jwk = json.loads(key.decrypt(base64.b64decode(cipher[5:]), _OAEP))
-                aeads[secret_id] = AESGCM(base64.urlsafe_b64decode(jwk["k"] + "=="))
-        for event in page.events:
-            _, body, nonce = event.payload.split(" ")
-            assert event.secret_id is not None
-            plain = aeads[event.secret_id].decrypt(
-                base64.b64decode(nonce), base64.b64decode(body), None
-            )
-            record = {"eventId": event.event_id, "secretId": event.secret_id}
-            record["payload"] = json.loads(plain)
-            kept[event.event_id] = record
+                aeads[secret_id] = AESGCM(_bare_unwrap_one(key, cipher))
+        _bare_keep(page, aeads, kept)
         if not page.more:
             return len(kept)
         since = page.sequence
@@ -201,19 +211,14 @@ def _bare_worker_init(jwk: dict[str, str]) -> None:
 
 
 def _bare_unwrap(ciphers: list[str]) -> list[bytes]:
-    key = _WORKER_KEY[0]
-    out = []
-    for cipher in ciphers:
-        jwk = json.loads(key.decrypt(base64.b64decode(cipher[5:]), _OAEP))
-        out.append(base64.urlsafe_b64decode(jwk["k"] + "=="))
-    return out
+    return [_bare_unwrap_one(_WORKER_KEY[0], cipher) for cipher in ciphers]
 
 
 def bare_decrypt_parallel(account: Account, jwk: dict[str, str], processes: int) -> int:
     """`bare_decrypt` with the RSA unwrapping spread over a process pool, as the operator."""
     source = MemorySource(account)
     aeads: dict[str, AESGCM] = {}
-    kept: dict[str, dict[str, object]] = {}
+    kept: dict[str, object] = {}
     since: str | None = None
     with ProcessPoolExecutor(processes, initializer=_bare_worker_init, initargs=(jwk,)) as pool:
         while True:
@@ -225,15 +230,7 @@ def bare_decrypt_parallel(account: Account, jwk: dict[str, str], processes: int)
             for chunk, raws in zip(chunks, results, strict=True):
                 for (secret_id, _), raw in zip(chunk, raws, strict=True):
                     aeads[secret_id] = AESGCM(raw)
-            for event in page.events:
-                _, body, nonce = event.payload.split(" ")
-                assert event.secret_id is not None
-                plain = aeads[event.secret_id].decrypt(
-                    base64.b64decode(nonce), base64.b64decode(body), None
-                )
-                record = {"eventId": event.event_id, "secretId": event.secret_id}
-                record["payload"] = json.loads(plain)
-                kept[event.event_id] = record
+            _bare_keep(page, aeads, kept)
             if not page.more:
                 return len(kept)
             since = page.sequence

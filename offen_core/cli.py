@@ -187,6 +187,125 @@ def _run_report(args: argparse.Namespace) -> int:
     return run_report(args, _database_login)
 
 
+def _configure_recovery(parser: argparse.ArgumentParser) -> None:
+    _database_url_argument(parser)
+    parser.add_argument(
+        "--remove-email-keys",
+        action="store_true",
+        help="remove Offen's email-wrapped key-encryption keys (only once every operator has a "
+        "recovery key)",
+    )
+
+
+def _run_recovery(args: argparse.Namespace) -> int:
+    """Report which operators lack a recovery key; remove the email-wrapped KEKs on request."""
+    from offen_core.server.recovery import recovery_report, remove_email_keys
+    from offen_core.storage import Store
+
+    store = Store(args.database_url)
+    try:
+        report = recovery_report(store)
+        missing = report.without_recovery_key
+        print(f"{report.operators} operator(s), {len(missing)} without a recovery key")
+        for account_user_id in missing:
+            print(f"  no recovery key yet: operator {account_user_id}")
+        print(f"{report.email_wrapped_keys} email-wrapped key-encryption key(s) remain")
+        if report.pending_email_invitations:
+            print(
+                f"{report.pending_email_invitations} pending invitation(s) depend on their "
+                "email copy: share those accounts again in recovery-key mode"
+            )
+        if args.remove_email_keys:
+            print(f"removed {remove_email_keys(store)} email-wrapped key-encryption key(s)")
+        elif report.ready and report.email_wrapped_keys:
+            print("every operator has a recovery key: run again with --remove-email-keys")
+    finally:
+        store.close()
+    return 0
+
+
+def _configure_rotate(parser: argparse.ArgumentParser) -> None:
+    import os
+
+    _database_url_argument(parser)
+    parser.add_argument("--account", metavar="ID", required=True, help="the account to rotate")
+    parser.add_argument("--email", help="your email address (default: $OFFEN_CORE_EMAIL)")
+    parser.add_argument(
+        "--kek",
+        action="store_true",
+        help="also rotate the key-encryption key: every other operator loses access",
+    )
+    parser.add_argument(
+        "--invite",
+        metavar="EMAIL",
+        action="append",
+        default=[],
+        help="with --kek: an operator to invite again (repeat for several)",
+    )
+    parser.add_argument(
+        "--base-url",
+        default=os.environ.get("OFFEN_CORE_BASE_URL"),
+        help="the server's public URL, for invitation links (default: $OFFEN_CORE_BASE_URL)",
+    )
+    parser.add_argument(
+        "--outbox", default="offen-outbox", help="where invitation mails are written"
+    )
+    parser.add_argument(
+        "--recovery-mode",
+        action="store_true",
+        default=bool(os.environ.get("OFFEN_CORE_RECOVERY_MODE")),
+        help="the instance uses recovery keys (default: $OFFEN_CORE_RECOVERY_MODE set)",
+    )
+
+
+def _run_rotate(args: argparse.Namespace) -> int:
+    """Rotate an account's key pair, or its KEK and key pair, as one of its super-admins."""
+    import getpass
+    import os
+
+    from offen_core import crypto
+    from offen_core.errors import InvalidInputError
+    from offen_core.server import Operators, OutboxMailer, ServerConfig, load_server_secret
+    from offen_core.storage import Store
+
+    secret = os.environ.get("OFFEN_CORE_SECRET")
+    if not secret:
+        raise InvalidInputError("OFFEN_CORE_SECRET", "is required: the server's secret")
+    email = args.email or os.environ.get("OFFEN_CORE_EMAIL")
+    if not email:
+        raise InvalidInputError("email", "is required: pass --email or set OFFEN_CORE_EMAIL")
+    password = os.environ.get("OFFEN_CORE_PASSWORD") or getpass.getpass("Password: ")
+    if args.invite and not args.kek:
+        raise InvalidInputError("--invite", "needs --kek")
+    config = ServerConfig(
+        load_server_secret(secret), base_url=args.base_url, recovery_mode=args.recovery_mode
+    )
+    store = Store(args.database_url)
+    try:
+        operators = Operators(
+            store,
+            config,
+            mailer=OutboxMailer(args.outbox),
+            key_pair_factory=crypto.generate_key_pair,
+        )
+        login = operators.login({"username": email, "password": password})
+        session = operators.authenticate(login.token)
+        body = {"emailAddress": email, "password": password}
+        if args.kek:
+            result = operators.rotate_kek(session, args.account, {**body, "invitees": args.invite})
+            print(
+                f"rotated the key-encryption key and the key pair (now version "
+                f"{result.key_version}); removed {result.removed} other operator copy(ies), "
+                f"invited {result.invited}"
+            )
+        else:
+            result = operators.rotate_key_pair(session, args.account, body)
+            print(f"rotated the key pair: the current key version is {result.key_version}")
+    finally:
+        store.close()
+    return 0
+
+
 _COMMANDS: dict[str, _Command] = {
     "secret": _Command(
         help="Print random secrets (standard base64) for OFFEN_SECRET and similar settings.",
@@ -212,6 +331,16 @@ _COMMANDS: dict[str, _Command] = {
         help="Decrypt an account's events and print its metrics (JSON and HTML on request).",
         configure=lambda parser: _configure_operator(parser, report=True),
         run=_run_report,
+    ),
+    "recovery": _Command(
+        help="Report operators without a recovery key; remove email-wrapped keys when ready.",
+        configure=_configure_recovery,
+        run=_run_recovery,
+    ),
+    "rotate": _Command(
+        help="Rotate an account's key pair, or with --kek its key-encryption key as well.",
+        configure=_configure_rotate,
+        run=_run_rotate,
     ),
 }
 

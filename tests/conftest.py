@@ -121,7 +121,7 @@ def offen_vectors() -> dict[str, Any]:
 
 # --- storage: a migrated Store on each engine, emptied before each test ----------------------
 
-from collections.abc import Iterator  # noqa: E402 - kept beside the fixtures that use it
+from collections.abc import Callable, Iterator  # noqa: E402 - kept beside the fixtures that use it
 
 from offen_core.storage import Store, metadata  # noqa: E402
 
@@ -147,3 +147,24 @@ def store(migrated_store: Store) -> Store:
             if table.name != "migrations":
                 connection.execute(table.delete())
     return migrated_store
+
+
+@pytest.fixture
+def make_store(store: Store) -> Iterator[Callable[..., Store]]:
+    """Open further Stores on the test's database (other safety lags or clocks).
+
+    Each one uses the session's migrated database, whose tables `store` has just emptied, so
+    no folder migrates a database of its own; all are closed after the test. A folder's own
+    ``store`` may be made here (tests/client's is): requested from an overriding ``store``,
+    ``store`` means this file's.
+    """
+    opened: list[Store] = []
+
+    def make(**options: Any) -> Store:
+        other = Store(store.engine.url.render_as_string(hide_password=False), **options)
+        opened.append(other)
+        return other
+
+    yield make
+    for other in opened:
+        other.close()

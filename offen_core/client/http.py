@@ -123,6 +123,16 @@ def _error_for(response: httpx.Response, *, visitor_route: bool) -> OffenError:
     return StorageError(f"the server answered {status}: {message}")
 
 
+def _page_params(since: str | None, limit: int | None) -> dict[str, str]:
+    """The query of a paged read: ``since`` when there is a cursor, ``limit`` when set."""
+    params: dict[str, str] = {}
+    if since:
+        params["since"] = since
+    if limit is not None:
+        params["limit"] = str(limit)
+    return params
+
+
 class OffenClient:
     """A client for one server that speaks Offen's routes.
 
@@ -285,11 +295,7 @@ class OffenClient:
         Raises:
             InvalidInputError: No ``user`` cookie, or a bad cursor or limit.
         """
-        params: dict[str, str] = {}
-        if since:
-            params["since"] = since
-        if limit is not None:
-            params["limit"] = str(limit)
+        params = _page_params(since, limit)
         response = self._request("GET", "/api/events", params=params, visitor_route=True)
         if response.status_code == 204:
             return EventsPage({}, (), None, None, False)
@@ -370,12 +376,8 @@ class OffenClient:
             ForbiddenError: No access to this account.
             NotFoundError: No such account.
         """
-        params: dict[str, str] = {}
-        if since:
-            params["since"] = since
-        if limit is not None:
-            params["limit"] = str(limit)
-        return self._json(self._request("GET", f"/api/accounts/{account_id}", params=params))
+        path = f"/api/accounts/{account_id}"
+        return self._json(self._request("GET", path, params=_page_params(since, limit)))
 
     def iter_account(
         self, account_id: str, since: str | None = None, limit: int | None = 1000

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -14,32 +14,19 @@ from offen_core.server import ServerConfig, ThrottleStep, make_throttle
 from offen_core.server.mail import OutboxMailer
 from offen_core.server.operators import Operators
 from offen_core.server.visitors import VisitorFlows
-from offen_core.storage import Store, metadata
+from offen_core.storage import Store
 from offen_core.testing import FakeClock, shared_key_pair_pool
 
 SECRET = b"client-tests-server-secret-01234"
 
 
-@pytest.fixture(scope="session")
-def client_session_store(database_url: str) -> Iterator[Store]:
-    """One migrated Store per engine for the whole session, its cursor without safety lag.
-
-    Without the lag a page boundary falls between freshly posted events, so paging shows.
-    """
-    store = Store(database_url, safety_lag=timedelta(0))
-    store.migrate()
-    yield store
-    store.close()
-
-
 @pytest.fixture
-def store(client_session_store: Store) -> Store:
-    """The session's Store on each engine, with every table emptied."""
-    with client_session_store.engine.begin() as connection:
-        for table in reversed(metadata.sorted_tables):
-            if table.name != "migrations":
-                connection.execute(table.delete())
-    return client_session_store
+def store(make_store: Callable[..., Store]) -> Store:
+    """The test's emptied database through a Store whose sync cursor does not trail.
+
+    Without the safety lag a page boundary falls between freshly posted events, so paging shows.
+    """
+    return make_store(safety_lag=timedelta(0))
 
 
 @pytest.fixture

@@ -28,17 +28,9 @@ from offen_core.crypto import (
 from offen_core.errors import NotFoundError, OffenError
 from offen_core.server import error_body
 from offen_core.server.operators import Operators
-from offen_core.storage import Account, AccountKey, ImportedEvent, Store, metadata
+from offen_core.storage import Account, AccountKey, ImportedEvent, Store
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-
-
-def empty_tables(store: Store) -> None:
-    """Delete every row the Store writes (Offen's ``migrations`` rows stay)."""
-    with store.engine.begin() as connection:
-        for table in reversed(metadata.sorted_tables):
-            if table.name != "migrations":
-                connection.execute(table.delete())
 
 
 def page_view(number: int, **changes: Any) -> dict[str, Any]:
@@ -210,7 +202,6 @@ __all__ = [
     "OperatorServer",
     "Site",
     "Visitor",
-    "empty_tables",
     "page_view",
     "wrong_key_payload",
 ]

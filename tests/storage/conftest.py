@@ -1,10 +1,10 @@
 # SPDX-FileCopyrightText: 2026 The offen_core authors
 # SPDX-License-Identifier: Apache-2.0
-"""Fixtures of the storage tests (the ``store`` fixture itself lives in tests/conftest.py)."""
+"""Fixtures of the storage tests (``store`` and ``make_store`` live in tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,21 +13,6 @@ from sqlalchemy.engine import make_url
 from storage_helpers import ENGINES, new_account
 
 from offen_core.storage import Account, Store
-
-
-@pytest.fixture
-def make_store(store: Store) -> Iterator[Callable[..., Store]]:
-    """Open further Stores on the test's database (other safety lags or clocks)."""
-    opened: list[Store] = []
-
-    def make(**options: Any) -> Store:
-        other = Store(store.engine.url.render_as_string(hide_password=False), **options)
-        opened.append(other)
-        return other
-
-    yield make
-    for other in opened:
-        other.close()
 
 
 @pytest.fixture

@@ -1,10 +1,8 @@
 # SPDX-FileCopyrightText: 2026 The offen_core authors
 # SPDX-License-Identifier: Apache-2.0
-"""Fixtures of the operator flow tests: a Store on every engine, the flows, credentials."""
+"""Fixtures of the operator flow tests: the flows over the shared `store`, credentials."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import pytest
 from operator_helpers import (
@@ -13,7 +11,6 @@ from operator_helpers import (
     Argon2Counter,
     Credentials,
     RecordingMailer,
-    empty_tables,
 )
 
 from offen_core.crypto import KeyPair
@@ -22,22 +19,6 @@ from offen_core.server import operators as operators_module
 from offen_core.server.operators import Operators
 from offen_core.storage import Store
 from offen_core.testing import FakeClock, KeyPairPool, shared_key_pair_pool
-
-
-@pytest.fixture(scope="session")
-def operator_session_store(database_url: str) -> Iterator[Store]:
-    """One migrated Store per engine for the whole session."""
-    store = Store(database_url)
-    store.migrate()
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def store(operator_session_store: Store) -> Store:
-    """The session's Store on each engine, with every table emptied."""
-    empty_tables(operator_session_store)
-    return operator_session_store
 
 
 @pytest.fixture(scope="session")

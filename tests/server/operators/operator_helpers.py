@@ -28,19 +28,11 @@ from offen_core.crypto import (
 )
 from offen_core.server._email import email_lookup
 from offen_core.server.mail import MailMessage
-from offen_core.storage import Account, AccountKey, AccountUser, Relationship, Store, metadata
+from offen_core.storage import Account, AccountKey, AccountUser, Relationship, Store
 
 SECRET = b"operator-tests-server-secret-012"
 BASE_URL = "https://analytics.example.com"
 CREATED = datetime(2026, 1, 2, 8, 0, tzinfo=UTC)
-
-
-def empty_tables(store: Store) -> None:
-    """Delete every row the Store writes (Offen's ``migrations`` rows stay)."""
-    with store.engine.begin() as connection:
-        for table in reversed(metadata.sorted_tables):
-            if table.name != "migrations":
-                connection.execute(table.delete())
 
 
 @dataclass(frozen=True)

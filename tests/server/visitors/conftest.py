@@ -1,35 +1,19 @@
 # SPDX-FileCopyrightText: 2026 The offen_core authors
 # SPDX-License-Identifier: Apache-2.0
-"""Fixtures of the visitor flow tests: a Store on every engine, flows, a clock."""
+"""Fixtures of the visitor flow tests: flows over the shared `store`, a clock."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from visitor_helpers import SECRET, empty_tables
+from visitor_helpers import SECRET
 
 from offen_core.server import ServerConfig
 from offen_core.server.visitors import VisitorFlows
 from offen_core.storage import Store
 from offen_core.testing import FakeClock
-
-
-@pytest.fixture(scope="session")
-def visitor_session_store(database_url: str) -> Iterator[Store]:
-    """One migrated Store per engine for the whole session."""
-    store = Store(database_url)
-    store.migrate()
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def store(visitor_session_store: Store) -> Store:
-    """The session's Store on each engine, with every table emptied."""
-    empty_tables(visitor_session_store)
-    return visitor_session_store
 
 
 @pytest.fixture
@@ -51,11 +35,9 @@ def flows(store: Store, config: ServerConfig, clock: FakeClock) -> VisitorFlows:
 
 
 @pytest.fixture
-def lagless_store(store: Store) -> Iterator[Store]:
+def lagless_store(make_store: Callable[..., Store]) -> Store:
     """A second Store on the test's database whose sync cursor does not trail (for paging)."""
-    other = Store(store.engine.url.render_as_string(hide_password=False), safety_lag=timedelta(0))
-    yield other
-    other.close()
+    return make_store(safety_lag=timedelta(0))
 
 
 @pytest.fixture

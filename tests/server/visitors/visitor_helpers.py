@@ -1,6 +1,6 @@
 # SPDX-FileCopyrightText: 2026 The offen_core authors
 # SPDX-License-Identifier: Apache-2.0
-"""Helpers of the visitor flow tests: accounts with real keys, the vault's side, emptying."""
+"""Helpers of the visitor flow tests: accounts with real keys and the vault's side."""
 
 from __future__ import annotations
 
@@ -26,14 +26,6 @@ PAGE_VIEW: dict[str, Any] = {
     "sessionId": "3d0c8a52-5a4e-4d2c-9d0a-2f2b0c8b1e11",
     "geo": "DE",
 }
-
-
-def empty_tables(store: Store) -> None:
-    """Delete every row the Store writes (Offen's ``migrations`` rows stay)."""
-    with store.engine.begin() as connection:
-        for table in reversed(metadata.sorted_tables):
-            if table.name != "migrations":
-                connection.execute(table.delete())
 
 
 def make_account(
