@@ -6,7 +6,7 @@ An event is what the whole system exists to carry: a pageview that the client en
 server stores as an opaque cipher string under a ULID event id, and the operator decrypts and
 counts. This module gives the three roles one shared definition of it:
 
-- ids: `new_ulid`, `ulid_at`, `min_ulid_at`, `ulid_time`, `is_ulid`;
+- ids: `new_ulid`, `new_ulid_prefix`, `ulid_at`, `min_ulid_at`, `ulid_time`, `is_ulid`;
 - limits that protect the server: `MAX_PAYLOAD_LENGTH` and its siblings;
 - validators for the plain values of the envelope (`validate_account_id` and friends), each
   returning the normalised value or raising `InvalidInputError` that names the field and rule;
@@ -27,6 +27,7 @@ from offen_core.events._ids import (
     is_ulid,
     min_ulid_at,
     new_ulid,
+    new_ulid_prefix,
     ulid_at,
     ulid_time,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "is_ulid",
     "min_ulid_at",
     "new_ulid",
+    "new_ulid_prefix",
     "parse_page_view",
     "serialize_page_view",
     "ulid_at",

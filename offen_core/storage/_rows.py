@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -12,7 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Row
 
 from offen_core.errors import InvalidInputError
-from offen_core.events import StoredEvent, Tombstone, new_ulid
+from offen_core.events import StoredEvent, Tombstone, new_ulid_prefix
 from offen_core.storage.records import Account, AccountKey, AccountUser, Relationship
 from offen_core.storage.tables import EMAIL_LOOKUP_LENGTH, events, tombstones
 
@@ -140,26 +139,21 @@ _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _BATCH_LIMIT = 1 << 25
 
 
-def _encode(value: int, length: int) -> str:
-    alphabet = _CROCKFORD
-    return "".join(alphabet[(value >> shift) & 31] for shift in range(5 * (length - 1), -1, -5))
-
-
 def _sequences(count: int) -> list[str]:
     """``count`` distinct ULIDs for the rows of one batch, ordered, all at the current time.
 
-    The time of one fresh ULID (10 characters), 55 fresh random bits (11 characters) and a
-    5-character counter: minting a full ULID per row would cost more than writing the row.
-    Ids of different batches in the same millisecond are ordered at random, as `ulid_at`'s
-    are; the sync cursor's safety lag, not this order, is what keeps late rows from being
-    skipped.
+    A block reserved from the process's id generator (21 characters) and a 5-character
+    counter: minting a full ULID per row would cost more than writing the row. The block
+    sorts after every id this process made before and before every id it makes afterwards,
+    so sequences written later in a process are never lower; across processes the sync
+    cursor's safety lag is what keeps late rows from being skipped.
 
     Raises:
         ValueError: ``count`` is 2**25 or more (batches are far smaller).
     """
     if count >= _BATCH_LIMIT:
         raise ValueError("a batch holds fewer than 2**25 rows")
-    prefix = new_ulid()[:10] + _encode(secrets.randbits(55), 11)
+    prefix = new_ulid_prefix(25)
     alphabet = _CROCKFORD
     return [
         prefix

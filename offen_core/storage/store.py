@@ -55,6 +55,7 @@ from offen_core.events import (
     is_ulid,
     min_ulid_at,
     new_ulid,
+    new_ulid_prefix,
     ulid_at,
     ulid_time,
     validate_account_id,
@@ -1331,10 +1332,10 @@ class Store:
     @staticmethod
     def _bury(connection: Connection, event_ids: Sequence[str]) -> None:
         """Replace events by tombstones, inside the database (in the caller's transaction)."""
-        # Each tombstone's sequence: a fresh prefix (time and 30 random bits) and the last
-        # ten characters of its event id, so rows of one batch get distinct sequences
-        # without a round trip per row.
-        prefix = _sequences(1)[0][:16]
+        # Each tombstone's sequence: a block of ids reserved from the process's generator
+        # (16 characters) and the last ten characters of its event id, so rows of one batch
+        # get distinct sequences, later than any written before, without a round trip per row.
+        prefix = new_ulid_prefix(50)
         for chunk in _chunks(event_ids, _IN_CHUNK):
             values = {"ids": list(chunk), "prefix": prefix}
             connection.execute(_BURY, values)

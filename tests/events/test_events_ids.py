@@ -21,6 +21,7 @@ from offen_core.events import (
     is_ulid,
     min_ulid_at,
     new_ulid,
+    new_ulid_prefix,
     ulid_at,
     ulid_time,
 )
@@ -277,3 +278,64 @@ def test_a_forked_child_does_not_count_on_from_its_parents_last_id() -> None:
     assert is_ulid(child)
     assert child != parent
     assert child[:10] == parent[:10]
+
+
+# --- reserved blocks of ids --------------------------------------------------------------
+
+
+def _complete(prefix: str, free_bits: int, fill: str) -> str:
+    return prefix + fill * (free_bits // 5)
+
+
+@pytest.mark.parametrize("free_bits", [5, 25, 50, 75])
+def test_a_reserved_block_sorts_between_the_ids_made_before_and_after_it(free_bits: int) -> None:
+    # The clock stands still, so all of it happens within one millisecond, where only the
+    # generator's bookkeeping (not the time) can keep the order.
+    generator = UlidGenerator(FakeClock().time)
+    before = generator.new()
+
+    prefix = generator.new_prefix(free_bits)
+    after = generator.new()
+
+    lowest, highest = _complete(prefix, free_bits, "0"), _complete(prefix, free_bits, "Z")
+    assert len(prefix) == 26 - free_bits // 5
+    assert is_ulid(lowest)
+    assert is_ulid(highest)
+    assert before < lowest <= highest < after
+
+
+def test_blocks_follow_each_other_and_the_ids_between_them() -> None:
+    generator = UlidGenerator(FakeClock().time)
+    made = [
+        generator.new_prefix(25) + "00000",
+        generator.new(),
+        generator.new_prefix(50) + "ZZZZZZZZZZ",
+        generator.new_prefix(25) + "00000",
+    ]
+    assert made == sorted(made)
+    assert len(set(made)) == len(made)
+
+
+def test_a_block_that_no_longer_fits_moves_on_to_the_next_millisecond() -> None:
+    clock = FakeClock()
+    generator = UlidGenerator(clock.time)
+    # 2**80 random values hold at most 32 blocks of 2**75: by the 33rd the clock that stands
+    # still must have been left behind by exactly one millisecond, and the order kept.
+    firsts = [_complete(generator.new_prefix(75), 75, "0") for _ in range(33)]
+
+    assert firsts == sorted(firsts)
+    assert len(set(firsts)) == len(firsts)
+    times = {ulid_time(first) for first in firsts}
+    assert times == {clock.now(), clock.now() + _ONE_MS}
+
+
+@pytest.mark.parametrize("free_bits", [0, 3, 80, -5])
+def test_a_block_size_that_is_not_whole_base32_characters_is_refused(free_bits: int) -> None:
+    with pytest.raises(InvalidInputError, match="free_bits"):
+        UlidGenerator().new_prefix(free_bits)
+
+
+def test_the_module_level_block_follows_new_ulid() -> None:
+    before = new_ulid()
+    prefix = new_ulid_prefix(25)
+    assert before < prefix + "00000" < prefix + "ZZZZZ" < new_ulid()
