@@ -1433,8 +1433,9 @@ class Operators:
     def _send(self, message: MailMessage) -> bool:
         try:
             self._mailer.send(message)
-        except MailDeliveryError:
-            _log.debug("a mail could not be sent", exc_info=True)
+        except MailDeliveryError as error:
+            # The error's name only: an SMTP error's text and traceback can hold addresses.
+            _log.debug("a mail could not be sent (%s)", type(error.__cause__ or error).__name__)
             return False
         return True
 
