@@ -113,6 +113,17 @@ class FlowResult(Protocol):
         ...
 
 
+class NoCookies:
+    """A base for flow results that set no cookie: supplies `FlowResult.cookies` as empty."""
+
+    __slots__ = ()
+
+    @property
+    def cookies(self) -> tuple[Cookie, ...]:
+        """None: the answer sets no cookie."""
+        return ()
+
+
 class ErrorBody(TypedDict):
     """Offen's JSON error body."""
 

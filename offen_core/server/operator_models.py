@@ -25,6 +25,7 @@ from offen_core.crypto import SymmetricKey
 from offen_core.errors import InvalidInputError
 from offen_core.events import MAX_ACCOUNT_NAME_LENGTH, MAX_EMAIL_LENGTH
 from offen_core.server._config import Cookie
+from offen_core.server._status import NoCookies
 from offen_core.server.visitor_models import format_time, parse_json_body
 
 __all__ = [
@@ -436,7 +437,7 @@ class NoContentResult:
 
 
 @dataclass(frozen=True)
-class CreateAccountResult:
+class CreateAccountResult(NoCookies):
     """The outcome of ``POST /api/accounts``: 201 with Offen's ``null`` body.
 
     Attributes:
@@ -449,11 +450,6 @@ class CreateAccountResult:
     def status(self) -> int:
         """201."""
         return 201
-
-    @property
-    def cookies(self) -> tuple[Cookie, ...]:
-        """None."""
-        return ()
 
     def body(self) -> None:
         """No body (JSON ``null``)."""
@@ -487,7 +483,7 @@ class WrappedKey:
 
 
 @dataclass(frozen=True)
-class AccountView:
+class AccountView(NoCookies):
     """What an operator fetches of one account (``GET /api/accounts/{id}``).
 
     Attributes:
@@ -526,11 +522,6 @@ class AccountView:
         """200."""
         return 200
 
-    @property
-    def cookies(self) -> tuple[Cookie, ...]:
-        """None."""
-        return ()
-
     def body(self) -> dict[str, Any]:
         """Give Offen's JSON of the account, with the added members when they apply.
 
@@ -563,7 +554,7 @@ class AccountView:
 
 
 @dataclass(frozen=True)
-class ShareResult:
+class ShareResult(NoCookies):
     """What sharing accounts did.
 
     Attributes:
@@ -581,11 +572,6 @@ class ShareResult:
     def status(self) -> int:
         """204."""
         return 204
-
-    @property
-    def cookies(self) -> tuple[Cookie, ...]:
-        """None."""
-        return ()
 
     def body(self) -> None:
         """No body."""
@@ -619,7 +605,7 @@ class RecoveryKeyResult:
 
 
 @dataclass(frozen=True)
-class RotationResult:
+class RotationResult(NoCookies):
     """What a key rotation did.
 
     Attributes:
@@ -638,11 +624,6 @@ class RotationResult:
     def status(self) -> int:
         """200."""
         return 200
-
-    @property
-    def cookies(self) -> tuple[Cookie, ...]:
-        """None."""
-        return ()
 
     def body(self) -> dict[str, Any]:
         """Give ``{"accountId", "keyVersion", "invited", "removed"}``."""

@@ -29,7 +29,7 @@ from offen_core.events import (
     validate_payload_cipher,
 )
 from offen_core.server._config import Cookie
-from offen_core.server._status import MAX_BODY_BYTES
+from offen_core.server._status import MAX_BODY_BYTES, NoCookies
 
 __all__ = [
     "AccountPublicKeyResult",
@@ -227,7 +227,7 @@ class PostEventRequest:
 
 
 @dataclass(frozen=True, slots=True)
-class AccountPublicKeyResult:
+class AccountPublicKeyResult(NoCookies):
     """The answer of ``GET /api/exchange``: what a client needs to wrap a user secret.
 
     Attributes:
@@ -247,11 +247,6 @@ class AccountPublicKeyResult:
     def status(self) -> int:
         """200."""
         return 200
-
-    @property
-    def cookies(self) -> tuple[Cookie, ...]:
-        """None."""
-        return ()
 
     def body(self) -> dict[str, Any]:
         """Give Offen's JSON.
@@ -331,7 +326,7 @@ class PostEventResult:
 
 
 @dataclass(frozen=True, slots=True)
-class EventsResult:
+class EventsResult(NoCookies):
     """The answer of ``GET /api/events``: a visitor's own events after a cursor.
 
     Attributes:
@@ -353,11 +348,6 @@ class EventsResult:
     def status(self) -> int:
         """200."""
         return 200
-
-    @property
-    def cookies(self) -> tuple[Cookie, ...]:
-        """None."""
-        return ()
 
     def body(self) -> dict[str, Any]:
         """Give Offen's JSON, with empty members left out as Offen leaves them out.
