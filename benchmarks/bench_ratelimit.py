@@ -2,11 +2,11 @@
 # SPDX-License-Identifier: Apache-2.0
 """Benchmark of offen_core.ratelimit against the bare `limits` strategy on the same storage.
 
-Measures, on memory storage and on Redis:
+Measures, on memory storage, on Redis and on memcached:
 
 - decisions per second of the login guard when every step lets the attempt through (three
   atomic increments: identity, address, global);
-- the cost of an attempt refused at the first step (one increment, no password work);
+- the cost of an attempt refused at the first step (one read, no write, no password work);
 
 each against the bare ``limits`` ``FixedWindowRateLimiter.hit`` on the same storage, measured
 in the same run, and the refused attempt also against one argon2id run at Offen's algo 3
@@ -15,14 +15,18 @@ in the same run, and the refused attempt also against one argon2id run at Offen'
 Run ``python benchmarks/bench_ratelimit.py`` for the full measurement or add ``--smoke`` for
 a run of a second or two that only proves the script works. It uses Redis at
 ``OFFEN_CORE_TEST_REDIS_URL`` (default ``redis://127.0.0.1:6379/0``) under a key prefix of its
-own, which it deletes afterwards; without a reachable Redis the Redis rows are skipped.
+own, which it deletes afterwards; without a reachable Redis the Redis rows are skipped. The
+memcached rows run against a memcached the script starts on a free port of 127.0.0.1 and stops
+at the end; without the ``memcached`` binary on the PATH they are skipped.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import socket
+import subprocess
 import sys
 import time
 import uuid
@@ -30,11 +34,11 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from limits import RateLimitItemPerHour
-from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
 from offen_core.crypto import hash_password
 from offen_core.ratelimit import Curve, Route, RoutePolicy, Rule, Scope, Step, Throttle
+from offen_core.ratelimit.storage import close_storage, open_storage
 
 HASH_KEY = b"benchmark key, shared by nobody"
 FIXED_NOW = 1_800_000_000.0
@@ -71,11 +75,7 @@ def _reachable(url: str) -> bool:
 
 def _measure(url: str, prefix: str, count: int) -> list[tuple[str, float, float]]:
     """Rows of (what, our rate, bare limits rate) on the storage at ``url``."""
-    storage: Storage = (
-        storage_from_string(url, key_prefix=prefix)
-        if "redis" in url
-        else (storage_from_string(url))
-    )
+    storage = open_storage(url, key_prefix=prefix) if "redis" in url else open_storage(url)
     bare = FixedWindowRateLimiter(storage)
     item = RateLimitItemPerHour(10**9)
 
@@ -101,10 +101,34 @@ def _measure(url: str, prefix: str, count: int) -> list[tuple[str, float, float]
         throttle.check_login("victim@example.com", "192.0.2.1")
 
     bare_rate = _rate(bare_hit, count)
-    return [
+    rows = [
         ("login guard, allowed (3 steps)", _rate(allowed, count), bare_rate),
         ("login guard, refused at identity", _rate(refused, count), bare_rate),
     ]
+    close_storage(storage)
+    return rows
+
+
+def _start_memcached() -> tuple[subprocess.Popen[bytes], str] | None:
+    """Start a memcached of this benchmark alone; None when the binary is not installed."""
+    binary = shutil.which("memcached")
+    if binary is None:
+        return None
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [binary, "-l", "127.0.0.1", "-p", str(port), "-U", "0"]
+    if os.geteuid() == 0:
+        command += ["-u", "root"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"memcached://127.0.0.1:{port}"
+    deadline = time.monotonic() + 10
+    while not _reachable(url):
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.terminate()
+            raise RuntimeError("the benchmark's memcached did not start within 10 s")
+        time.sleep(0.02)
+    return process, url
 
 
 def _cleanup(url: str, prefix: str) -> None:
@@ -144,10 +168,21 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"Redis not reachable at {urlsplit(redis_url).netloc}: Redis rows skipped")
 
+    memcached = _start_memcached()
+    if memcached is None:
+        print("memcached is not on the PATH: memcached rows skipped")
+    else:
+        process, memcached_url = memcached
+        try:
+            rows += [("memcached", *row) for row in _measure(memcached_url, "bench", count_redis)]
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
     print(f"argon2id at Offen's algo 3 (hash_password), one run: {argon2_seconds * 1e3:.1f} ms")
     print()
     header = (
-        f"| {'storage':<7} | {'decision':<33} | {'per second':>10} | {'µs each':>8} "
+        f"| {'storage':<9} | {'decision':<33} | {'per second':>10} | {'µs each':>8} "
         f"| {'bare limits hit/s':>17} | {'vs bare':>7} | {'vs argon2':>9} |"
     )
     print(header)
@@ -156,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         micro = 1e6 / rate
         versus_argon2 = f"1/{argon2_seconds * rate:,.0f}" if "refused" in what else ""
         print(
-            f"| {storage:<7} | {what:<33} | {rate:>10,.0f} | {micro:>8.1f} "
+            f"| {storage:<9} | {what:<33} | {rate:>10,.0f} | {micro:>8.1f} "
             f"| {bare_rate:>17,.0f} | {rate / bare_rate:>6.2f}x | {versus_argon2:>9} |"
         )
     return 0

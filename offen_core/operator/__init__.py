@@ -41,7 +41,13 @@ from offen_core.operator._operator import (
     Progress,
     ProgressCallback,
 )
-from offen_core.operator._pipeline import Decryptor, Reason, SecretCache, Undecryptable
+from offen_core.operator._pipeline import (
+    DEFAULT_READ_AHEAD,
+    Decryptor,
+    Reason,
+    SecretCache,
+    Undecryptable,
+)
 from offen_core.operator._report import AccountReport, account_report, format_tables
 from offen_core.operator._report_html import render_html
 from offen_core.operator._sources import (
@@ -55,6 +61,7 @@ from offen_core.operator._sources import (
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
+    "DEFAULT_READ_AHEAD",
     "AccountGrant",
     "AccountHeader",
     "AccountKeys",

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -20,8 +21,14 @@ from offen_core.operator._keys import (
     require_grant,
     unlock_keys,
 )
-from offen_core.operator._pipeline import Decryptor, SecretCache, Undecryptable, count_reasons
-from offen_core.operator._sources import AccountHeader, AccountSource
+from offen_core.operator._pipeline import (
+    DEFAULT_READ_AHEAD,
+    Decryptor,
+    SecretCache,
+    Undecryptable,
+    count_reasons,
+)
+from offen_core.operator._sources import AccountHeader, AccountSource, SourcePage
 
 __all__ = ["DEFAULT_PAGE_SIZE", "AccountState", "Batch", "Operator", "Progress"]
 
@@ -107,9 +114,12 @@ class AccountState:
             batch: The next batch of this account.
         """
         events, failures = self._events, self._failures
-        for event in batch.events:
-            events[event.event_id] = event
-            failures.pop(event.event_id, None)
+        if failures:
+            for event in batch.events:
+                events[event.event_id] = event
+                failures.pop(event.event_id, None)
+        else:
+            events.update([(event.event_id, event) for event in batch.events])
         for failure in batch.undecryptable:
             failures[failure.event_id] = failure
             events.pop(failure.event_id, None)
@@ -177,10 +187,14 @@ class Operator:
         login: The login result: the JSON of ``POST /api/login`` (from
             `offen_core.client.http.OffenClient.login`) or the result of
             `offen_core.server.Operators.login`.
-        workers: Processes for unwrapping user secrets; the machine's CPU count by default.
-            Pass 1 to stay in this process.
+        workers: Worker processes for unwrapping user secrets and decrypting payloads
+            (see `Decryptor`); the machine's CPU count by default. Pass 1 to stay in this
+            process.
         parallel_threshold: The fewest new secrets in a page worth sending to the processes.
         page_size: Events read per page.
+        read_ahead: The most pages read ahead while user secrets unwrap in the worker
+            processes, so that this process decrypts their events meanwhile (see
+            `Decryptor.stream`); 0 reads none.
 
     Raises:
         InvalidInputError: The login result carries no keys, or a number is out of range.
@@ -199,12 +213,16 @@ class Operator:
         workers: int | None = None,
         parallel_threshold: int = 32,
         page_size: int = DEFAULT_PAGE_SIZE,
+        read_ahead: int = DEFAULT_READ_AHEAD,
     ) -> None:
         if type(page_size) is not int or page_size < 1:
             raise InvalidInputError("page_size", "must be a positive number of events")
+        if type(read_ahead) is not int or read_ahead < 0:
+            raise InvalidInputError("read_ahead", "must be a number of pages, 0 or more")
         self._grants = grants_from_login(login)
         self._decryptor = Decryptor(workers=workers, parallel_threshold=parallel_threshold)
         self._page_size = page_size
+        self._read_ahead = read_ahead
         self._keys: dict[str, AccountKeys] = {}
         self._headers: dict[str, AccountHeader] = {}
         self._caches: dict[str, SecretCache] = {}
@@ -282,7 +300,8 @@ class Operator:
     ) -> Iterator[Batch]:
         """Decrypt an account page by page, from a cursor to the end.
 
-        Memory stays bounded by one page and the secret cache, whatever the account's size.
+        Memory stays bounded by the pages held (one, and up to ``read_ahead`` more while
+        user secrets unwrap) and the secret cache, whatever the account's size.
 
         Args:
             source: The account's source.
@@ -300,19 +319,29 @@ class Operator:
         """
         keys = self.unlock(source)
         cache = self._caches.setdefault(source.account_id, SecretCache())
-        cursor = since
         done = Progress(0, 0, 0, 0, 0, 0)
 
         def hook(unwrapped: int, total: int) -> None:
             if progress is not None:
                 progress(replace(done, secrets_done=unwrapped, secrets_total=total))
 
-        while True:
-            page = source.page(cursor, self._page_size)
-            done = replace(done, pages=done.pages + 1)
-            decrypted, failed = self._decryptor.decrypt(source.account_id, keys, cache, page, hook)
+        def pages() -> Iterator[SourcePage]:
+            cursor = since
+            while True:
+                page = source.page(cursor, self._page_size)
+                yield page
+                if not page.more:
+                    return
+                if page.sequence is None or page.sequence == cursor:
+                    raise StorageError("the source said more events follow but kept its cursor")
+                cursor = page.sequence
+
+        for page, decrypted, failed in self._decryptor.stream(
+            source.account_id, keys, cache, pages(), read_ahead=self._read_ahead, progress=hook
+        ):
             done = replace(
                 done,
+                pages=done.pages + 1,
                 events=done.events + len(decrypted),
                 undecryptable=done.undecryptable + len(failed),
                 deleted=done.deleted + len(page.deleted_event_ids),
@@ -326,11 +355,6 @@ class Operator:
                 sequence=page.sequence,
                 more=page.more,
             )
-            if not page.more:
-                return
-            if page.sequence is None or page.sequence == cursor:
-                raise StorageError("the source said more events follow but kept its cursor")
-            cursor = page.sequence
 
     def sync(
         self,
@@ -358,6 +382,14 @@ class Operator:
             state = AccountState(source.account_id)
         elif state.account_id != source.account_id:
             raise InvalidInputError("state", "belongs to another account than the source")
-        for batch in self.iter_batches(source, since=state.sequence, progress=progress):
-            state.apply(batch)
+        # The state's events live on and hold no cycles: the cyclic garbage collector would
+        # scan them again and again while they pile up, so it waits until the sync is over.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for batch in self.iter_batches(source, since=state.sequence, progress=progress):
+                state.apply(batch)
+        finally:
+            if collecting:
+                gc.enable()
         return state

@@ -8,10 +8,13 @@ import gc
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -26,7 +29,7 @@ from offen_core.events import DecryptedEvent, PageView, is_ulid
 from offen_core.operator._keys import AccountKeys
 from offen_core.operator._sources import RawEvent, SourcePage
 
-__all__ = ["Decryptor", "Reason", "SecretCache", "Undecryptable"]
+__all__ = ["DEFAULT_READ_AHEAD", "Decryptor", "Reason", "SecretCache", "Undecryptable"]
 
 _SECRET_ID = re.compile(r"[0-9a-f]{64}", re.ASCII)
 
@@ -182,6 +185,9 @@ def unwrap_chunk(
 _PAGE_VIEW_VALIDATOR = PageView.__pydantic_validator__
 _new_object = object.__new__
 _set_attribute = object.__setattr__
+_EVENT_FIELDS = ("event_id", "account_id", "secret_id", "payload")
+# A page's event ids, one per line, when every one is a ULID: one regex call, not thousands.
+_ULID_LINES = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}(?:\n[0-7][0-9A-HJKMNP-TV-Z]{25})*", re.ASCII)
 
 
 def _event(event_id: str, account_id: str, secret_id: str, payload: PageView) -> DecryptedEvent:
@@ -203,52 +209,360 @@ def _event(event_id: str, account_id: str, secret_id: str, payload: PageView) ->
             "payload": payload,
         },
     )
-    _set_attribute(event, "__pydantic_fields_set__", set(_EVENT_FIELDS))
+    _set_attribute(event, "__pydantic_fields_set__", _ALL_EVENT_FIELDS)
     _set_attribute(event, "__pydantic_extra__", None)
     _set_attribute(event, "__pydantic_private__", None)
     return event
 
 
-_EVENT_FIELDS = ("event_id", "account_id", "secret_id", "payload")
+# A set per model is the largest object an event holds (about 700 bytes for a pageview), and
+# one more for the garbage collector to scan. The models are frozen, and pydantic copies the
+# set before a model_copy changes it, so events with the same members share one.
+_ALL_EVENT_FIELDS = set(_EVENT_FIELDS)
+_PAGE_VIEW_FIELDS = frozenset(PageView.model_fields)
+_shared_field_sets: dict[frozenset[str], set[str]] = {}
+_last_shared: list[set[str]] = [set()]  # the set shared last: most payloads have the same members
 
 
-def _decrypt_group(
-    key: SymmetricKey,
+def _share_fields(view: PageView) -> PageView:
+    """Give ``view`` the shared set of its member names (members beyond the schema: its own)."""
+    names = view.__pydantic_fields_set__
+    shared = _last_shared[0]
+    if names != shared:
+        key = frozenset(names)
+        if not key <= _PAGE_VIEW_FIELDS:  # at most 2**9 shared sets, whatever payloads hold
+            return view
+        shared = _shared_field_sets.setdefault(key, set(key))
+        _last_shared[0] = shared
+    _set_attribute(view, "__pydantic_fields_set__", shared)
+    return view
+
+
+Slot = DecryptedEvent | Undecryptable | None
+"""A page's result at one event's index; ``None`` until the event is settled."""
+
+
+def _open_payload(key: SymmetricKey, cipher: str) -> bytes | None:
+    try:
+        return decrypt_symmetric(key, cipher)
+    except CryptoError:
+        return None
+
+
+def open_payloads(items: Sequence[tuple[bytes, Sequence[str]]]) -> list[list[bytes | None]]:
+    """Decrypt payloads (runs in a worker process): raw keys and payloads travel by pickle.
+
+    Args:
+        items: ``(raw user secret, payload cipher strings)`` for each visitor.
+
+    Returns:
+        The plaintexts of each visitor's payloads, ``None`` where one does not decrypt.
+    """
+    opened = []
+    for raw_key, ciphers in items:
+        key = SymmetricKey(raw_key)
+        opened.append([_open_payload(key, cipher) for cipher in ciphers])
+    return opened
+
+
+def _build_group(
     account_id: str,
     secret_id: str,
-    events: Iterable[tuple[int, RawEvent]],
-    out: list[DecryptedEvent | Undecryptable | None],
+    events: Sequence[RawEvent],
+    indices: Sequence[int],
+    plaintexts: Sequence[bytes | None],
+    out: list[Slot],
 ) -> None:
-    """Decrypt one visitor's events into ``out`` at their indices."""
+    """Validate one visitor's decrypted payloads into events in ``out`` at ``indices``."""
     validate = _PAGE_VIEW_VALIDATOR.validate_json
-    for index, raw in events:
-        try:
-            plaintext = decrypt_symmetric(key, raw.payload)
-        except CryptoError:
-            out[index] = Undecryptable(raw.event_id, secret_id, Reason.BAD_PAYLOAD)
+    for index, plaintext in zip(indices, plaintexts, strict=True):
+        event_id = events[index].event_id
+        if plaintext is None:
+            out[index] = Undecryptable(event_id, secret_id, Reason.BAD_PAYLOAD)
             continue
         try:
             payload = validate(plaintext)
         except (ValidationError, InvalidInputError):
-            out[index] = Undecryptable(raw.event_id, secret_id, Reason.INVALID_PAYLOAD)
+            out[index] = Undecryptable(event_id, secret_id, Reason.INVALID_PAYLOAD)
             continue
-        out[index] = _event(raw.event_id, account_id, secret_id, payload)
+        out[index] = _event(event_id, account_id, secret_id, _share_fields(payload))
 
+
+def _fail_group(
+    reason: Reason,
+    secret_id: str | None,
+    events: Sequence[RawEvent],
+    indices: Iterable[int],
+    out: list[Slot],
+) -> None:
+    """Mark the events at ``indices`` undecryptable for ``reason``."""
+    for index in indices:
+        out[index] = Undecryptable(events[index].event_id, secret_id, reason)
+
+
+def _ids_are_ulids(events: Sequence[RawEvent]) -> bool:
+    """Tell whether every event id is a ULID.
+
+    The ids joined by line breaks must be exactly one ULID per line, and exactly as long as
+    that many lines: so no id can hide a line break, or carry part of its neighbour.
+    """
+    if not events:
+        return True
+    try:
+        lines = "\n".join([raw.event_id for raw in events])
+    except TypeError:  # a damaged source gave an id that is not a string
+        return False
+    return len(lines) == 27 * len(events) - 1 and _ULID_LINES.fullmatch(lines) is not None
+
+
+DEFAULT_READ_AHEAD = 8
+"""Pages read ahead while user secrets unwrap: about 40,000 events at the default page size."""
+
+_REMOTE_MINIMUM = 1_000
+"""The fewest events with known secrets in a page worth decrypting in the worker processes."""
 
 ProgressHook = Callable[[int, int], None]
-"""Called as ``hook(secrets_unwrapped, secrets_to_unwrap)`` while a page's secrets unwrap."""
+"""Called as ``hook(secrets_unwrapped, secrets_to_unwrap)`` while user secrets unwrap."""
+
+Wanted = tuple[str, str]
+"""A user secret to unwrap: ``(secret id, wrapped secret)``."""
+
+
+class _Work:
+    """A page on its way through the decryptor: its results so far, and what still waits."""
+
+    __slots__ = ("opening", "out", "page", "waiting")
+
+    def __init__(self, page: SourcePage) -> None:
+        self.page = page
+        self.out: list[Slot] = [None] * len(page.events)
+        self.waiting: dict[Wanted, list[int]] = {}
+        """Indices of the events that wait for a user secret being unwrapped."""
+        self.opening = 0
+        """Jobs decrypting this page's payloads in the worker processes."""
+
+    @property
+    def settled(self) -> bool:
+        """Whether every event of the page is decrypted or known to be undecryptable."""
+        return not self.waiting and not self.opening
+
+    def results(self) -> tuple[list[DecryptedEvent], list[Undecryptable]]:
+        decrypted: list[DecryptedEvent] = []
+        failed: list[Undecryptable] = []
+        for item in self.out:
+            if type(item) is Undecryptable:
+                failed.append(item)
+            elif item is not None:
+                decrypted.append(item)  # type: ignore[arg-type]
+        return decrypted, failed
+
+
+class _Run:
+    """One stream of pages through a `Decryptor`: the pages held, the jobs in the workers."""
+
+    def __init__(
+        self,
+        decryptor: Decryptor,
+        account_id: str,
+        keys: AccountKeys,
+        cache: SecretCache,
+        progress: ProgressHook | None,
+    ) -> None:
+        self.decryptor = decryptor
+        self.account_id = account_id
+        self.keys = keys
+        self.cache = cache
+        self.progress = progress
+        self.window: deque[_Work] = deque()
+        self.jobs: dict[Future[Any], Callable[[Any], None]] = {}
+        """Jobs in the worker processes, and what to do with each one's result."""
+        self.unwrapping: set[Wanted] = set()
+        self.submitted = 0
+        self.unwrapped = 0
+
+    def admit(self, page: SourcePage) -> None:
+        """Take a page in: open the events whose secrets are known, start unwrapping the rest."""
+        work = _Work(page)
+        events, out, cache = page.events, work.out, self.cache
+        groups: dict[str | None, list[int]] = {}
+        for index, raw in enumerate(events):
+            group = groups.get(raw.secret_id)
+            if group is None:
+                groups[raw.secret_id] = [index]
+            else:
+                group.append(index)
+        anonymous = groups.pop(None, None)
+        if anonymous:
+            _fail_group(Reason.ANONYMOUS, None, events, anonymous, out)
+        # The ids go into events unvalidated (see _event), so each must be what it claims.
+        ids_checked = _ids_are_ulids(events)
+        new: list[Wanted] = []
+        known: list[tuple[str, SymmetricKey, list[int]]] = []
+        for secret_id, indices in groups.items():
+            if type(secret_id) is not str or _SECRET_ID.fullmatch(secret_id) is None:
+                _fail_group(Reason.MALFORMED_EVENT, secret_id, events, indices, out)
+                continue
+            if not ids_checked:
+                good = [index for index in indices if is_ulid(events[index].event_id)]
+                if len(good) < len(indices):
+                    bad = set(indices).difference(good)
+                    _fail_group(Reason.MALFORMED_EVENT, secret_id, events, sorted(bad), out)
+                    indices = good
+            cipher = page.secrets.get(secret_id)
+            if cipher is not None and cache.stale(secret_id, cipher):
+                wanted = (secret_id, cipher)
+                work.waiting[wanted] = indices
+                if wanted not in self.unwrapping:
+                    self.unwrapping.add(wanted)
+                    new.append(wanted)
+                continue
+            key = cache.key(secret_id)
+            if key is None:
+                self._settle_group(secret_id, events, indices, out)
+            else:
+                known.append((secret_id, key, indices))
+        self.window.append(work)
+        self._unwrap(new)
+        self._open(work, known)
+
+    def _open(self, work: _Work, known: list[tuple[str, SymmetricKey, list[int]]]) -> None:
+        """Decrypt the events of visitors whose secrets are known, in the workers if many.
+
+        Decrypting a payload in a worker and sending its plaintext back costs this process
+        less than decrypting it here, so with several workers a large page's payloads are
+        decrypted there, while this process validates what comes back (and reads ahead).
+        """
+        events, out = work.page.events, work.out
+        decryptor = self.decryptor
+        count = sum(len(indices) for _, _, indices in known)
+        if decryptor.workers < 2 or count < _REMOTE_MINIMUM:
+            for secret_id, key, indices in known:
+                self._open_here(key, secret_id, events, indices, out)
+            return
+        pool = decryptor._executor()
+        share = -(-count // (2 * decryptor.workers))
+        chunk: list[tuple[str, SymmetricKey, list[int]]] = []
+        size = 0
+        for number, group in enumerate(known, start=1):
+            chunk.append(group)
+            size += len(group[2])
+            if size >= share or number == len(known):
+                items = [
+                    (key.to_bytes(), [events[index].payload for index in indices])
+                    for _, key, indices in chunk
+                ]
+                work.opening += 1
+                self.jobs[pool.submit(open_payloads, items)] = partial(self._opened, work, chunk)
+                chunk, size = [], 0
+
+    def _opened(
+        self,
+        work: _Work,
+        chunk: list[tuple[str, SymmetricKey, list[int]]],
+        plaintexts: list[list[bytes | None]],
+    ) -> None:
+        events, out = work.page.events, work.out
+        for (secret_id, _, indices), opened in zip(chunk, plaintexts, strict=True):
+            _build_group(self.account_id, secret_id, events, indices, opened, out)
+        work.opening -= 1
+
+    def _open_here(
+        self,
+        key: SymmetricKey,
+        secret_id: str,
+        events: Sequence[RawEvent],
+        indices: list[int],
+        out: list[Slot],
+    ) -> None:
+        plaintexts = [_open_payload(key, events[index].payload) for index in indices]
+        _build_group(self.account_id, secret_id, events, indices, plaintexts, out)
+
+    def _settle_group(
+        self, secret_id: str, events: Sequence[RawEvent], indices: list[int], out: list[Slot]
+    ) -> None:
+        """Open one visitor's events with the cached secret, or say why they cannot be."""
+        key = self.cache.key(secret_id)
+        if key is not None:
+            self._open_here(key, secret_id, events, indices, out)
+        elif self.cache.known(secret_id):
+            _fail_group(Reason.BAD_SECRET, secret_id, events, indices, out)
+        else:
+            _fail_group(Reason.MISSING_SECRET, secret_id, events, indices, out)
+
+    def _unwrap(self, new: list[Wanted]) -> None:
+        if not new:
+            return
+        if not self.unwrapping:
+            self.submitted = self.unwrapped = 0
+        self.submitted += len(new)
+        decryptor = self.decryptor
+        if len(new) >= decryptor.parallel_threshold and decryptor.workers > 1:
+            # Small chunks: their results come back early and often, so the events of the
+            # first visitors are decrypted while the other secrets still unwrap.
+            size = max(1, min(16, -(-len(new) // (decryptor.workers * 4))))
+            pool = decryptor._executor()
+            for start in range(0, len(new), size):
+                job = pool.submit(unwrap_chunk, self.keys, new[start : start + size])
+                self.jobs[job] = self._settle_all
+            return
+        for start in range(0, len(new), 16):
+            self._settle_all(unwrap_chunk(self.keys, new[start : start + 16]))
+
+    def _settle(self, secret_id: str, cipher: str, raw_key: bytes | None) -> None:
+        """Cache an unwrapped secret and open the events waiting for it, in every page held."""
+        self.cache.put(secret_id, cipher, None if raw_key is None else SymmetricKey(raw_key))
+        wanted = (secret_id, cipher)
+        self.unwrapping.discard(wanted)
+        for work in self.window:
+            indices = work.waiting.pop(wanted, None)
+            if indices is not None:
+                self._settle_group(secret_id, work.page.events, indices, work.out)
+
+    def ahead(self, most: int) -> int:
+        """How many pages may be held beyond the one being finished, now.
+
+        Up to ``most`` while secrets unwrap (the first pages of an account bring most of its
+        visitors, and their events can be decrypted as the secrets come back), one while only
+        payloads are out (enough to keep the workers busy), none when nothing is out.
+        """
+        if self.unwrapping:
+            return most
+        return min(most, 1) if self.jobs else 0
+
+    def wait(self) -> None:
+        """Wait for the worker processes to finish a job, and take in what they finished."""
+        finished, _ = wait(self.jobs, return_when=FIRST_COMPLETED)
+        for job in finished:
+            self.jobs.pop(job)(job.result())
+
+    def _settle_all(self, results: list[tuple[str, str, bytes | None]]) -> None:
+        for secret_id, cipher, raw_key in results:
+            self._settle(secret_id, cipher, raw_key)
+        self.unwrapped += len(results)
+        if self.progress is not None:
+            self.progress(self.unwrapped, self.submitted)
 
 
 class Decryptor:
-    """Decrypts pages of events, unwrapping user secrets over several processes when many.
+    """Decrypts pages of events, with the heavy work in worker processes when there are several.
 
-    RSA-OAEP holds the GIL, so threads do not help: when a page brings at least
-    ``parallel_threshold`` new secrets and ``workers`` is above one, they are unwrapped in a
-    process pool (started on first use and kept until `close`), while this process decrypts
-    the events whose secrets are already known. Fewer secrets are unwrapped in-process.
+    The cryptography holds Python's GIL, so threads do not help; processes do:
+
+    - **User secrets**: when a page brings at least ``parallel_threshold`` new secrets they
+      are unwrapped (RSA-OAEP, about 1.4 to 1.9 ms each) in a process pool started on first
+      use and kept until `close`; fewer are unwrapped here.
+    - **Payloads**: when a page holds at least 1,000 events whose secrets are known, the
+      workers decrypt the payloads (AES-GCM) and send the plaintexts back; this process
+      validates them into events, which it would have to rebuild anyway if a worker made them.
+    - **Reading ahead** (`stream`): while secrets unwrap in the pool, the next pages are read
+      and their events decrypted as their visitors' secrets come back, so this process is not
+      left waiting on the first page of a large account; while only payloads are out, one
+      page is read ahead, which keeps the workers busy.
+
+    With ``workers=1`` everything happens in this process.
 
     Args:
-        workers: Worker processes for unwrapping; defaults to the machine's CPU count.
+        workers: Worker processes; defaults to the machine's CPU count.
         parallel_threshold: The fewest new secrets in a page worth sending to the pool.
 
     Raises:
@@ -270,8 +584,13 @@ class Decryptor:
 
     @property
     def workers(self) -> int:
-        """The number of worker processes used for unwrapping."""
+        """The number of worker processes (1: none, everything happens in this process)."""
         return self._workers
+
+    @property
+    def parallel_threshold(self) -> int:
+        """The fewest new secrets in a page worth sending to the worker processes."""
+        return self._threshold
 
     def close(self) -> None:
         """Stop the worker processes, if any were started."""
@@ -292,7 +611,7 @@ class Decryptor:
         page: SourcePage,
         progress: ProgressHook | None = None,
     ) -> tuple[list[DecryptedEvent], list[Undecryptable]]:
-        """Decrypt a page: unwrap its new secrets, then open each payload with its secret.
+        """Decrypt one page: unwrap its new secrets, then open each payload with its secret.
 
         Args:
             account_id: The account's id, written into each event.
@@ -304,109 +623,101 @@ class Decryptor:
         Returns:
             The decrypted events and the undecryptable ones, each in the page's order.
         """
-        # Each event makes several small objects that live on; the cyclic garbage collector
-        # would scan them over and over while a page is built (most of the cost of a page,
-        # measured), so it pauses for the page, as timeit pauses it.
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return self._decrypt(account_id, keys, cache, page, progress)
-        finally:
-            if was_enabled:
-                gc.enable()
+        for _, decrypted, failed in self.stream(
+            account_id, keys, cache, (page,), read_ahead=0, progress=progress
+        ):
+            return decrypted, failed
+        raise AssertionError("a stream of one page yields one result")  # pragma: no cover
 
-    def _decrypt(
+    def stream(
         self,
         account_id: str,
         keys: AccountKeys,
         cache: SecretCache,
-        page: SourcePage,
+        pages: Iterable[SourcePage],
+        *,
+        read_ahead: int = DEFAULT_READ_AHEAD,
         progress: ProgressHook | None = None,
-    ) -> tuple[list[DecryptedEvent], list[Undecryptable]]:
-        """The work of `decrypt`, with the garbage collector paused."""
-        out: list[DecryptedEvent | Undecryptable | None] = [None] * len(page.events)
-        groups: dict[str, list[tuple[int, RawEvent]]] = {}
-        for index, raw in enumerate(page.events):
-            secret_id = raw.secret_id
-            if secret_id is None:
-                out[index] = Undecryptable(raw.event_id, None, Reason.ANONYMOUS)
-                continue
-            group = groups.get(secret_id)
-            if group is None:
-                groups[secret_id] = [(index, raw)]
-            else:
-                group.append((index, raw))
-        # The ids go into events unvalidated (see _event), so each must be what it claims.
-        for secret_id in list(groups):
-            members = groups[secret_id]
-            good_secret = _SECRET_ID.fullmatch(secret_id) is not None
-            if good_secret and all(is_ulid(raw.event_id) for _, raw in members):
-                continue
-            kept = []
-            for index, raw in members:
-                if good_secret and is_ulid(raw.event_id):
-                    kept.append((index, raw))
+    ) -> Iterator[tuple[SourcePage, list[DecryptedEvent], list[Undecryptable]]]:
+        """Decrypt pages in order, reading ahead while user secrets unwrap in the workers.
+
+        While worker processes unwrap secrets, up to ``read_ahead`` further pages are read,
+        and their events are decrypted as their visitors' secrets come back; while only
+        payloads are out in the workers, one page (if ``read_ahead`` allows one). Each page
+        is yielded once all its events are settled, in the order the pages came. When
+        reading ahead fails, the pages read before are yielded first, then the error is
+        raised.
+
+        The cyclic garbage collector pauses while this generator works (each event makes
+        several small objects that live on, which it would scan over and over) and runs as
+        usual while the caller holds a page.
+
+        Args:
+            account_id: The account's id, written into each event.
+            keys: The account's unlocked private keys.
+            cache: The account's secret cache; new secrets are added to it.
+            pages: The pages, read lazily.
+            read_ahead: The most pages held beyond the one being finished; 0 reads none
+                ahead. Memory grows with it only while secrets unwrap.
+            progress: Told how many secrets are unwrapped out of those sent so far.
+
+        Yields:
+            ``(page, decrypted events, undecryptable events)``, each list in the page's order.
+
+        Raises:
+            InvalidInputError: ``read_ahead`` is negative.
+        """
+        if type(read_ahead) is not int or read_ahead < 0:
+            raise InvalidInputError("read_ahead", "must be a number of pages, 0 or more")
+        return self._stream(account_id, keys, cache, iter(pages), read_ahead, progress)
+
+    def _stream(
+        self,
+        account_id: str,
+        keys: AccountKeys,
+        cache: SecretCache,
+        pages: Iterator[SourcePage],
+        read_ahead: int,
+        progress: ProgressHook | None,
+    ) -> Iterator[tuple[SourcePage, list[DecryptedEvent], list[Undecryptable]]]:
+        run = _Run(self, account_id, keys, cache, progress)
+        window = run.window
+        exhausted = False
+        failure: Exception | None = None
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            while True:
+                while window and window[0].settled:
+                    work = window.popleft()
+                    decrypted, failed = work.results()
+                    if collecting:
+                        gc.enable()
+                    yield work.page, decrypted, failed
+                    gc.disable()
+                if not exhausted and len(window) <= run.ahead(read_ahead):
+                    try:
+                        page = next(pages)
+                    except StopIteration:
+                        exhausted = True
+                        continue
+                    except Exception as error:
+                        if not window:
+                            raise
+                        failure, exhausted = error, True
+                        continue
+                    run.admit(page)
+                elif run.jobs:
+                    run.wait()
+                elif window:  # pragma: no cover - every waiting event has a job behind it
+                    raise AssertionError("a page waits for a user secret that nobody unwraps")
+                elif failure is not None:
+                    raise failure
                 else:
-                    out[index] = Undecryptable(raw.event_id, secret_id, Reason.MALFORMED_EVENT)
-            if kept:
-                groups[secret_id] = kept
-            else:
-                del groups[secret_id]
-
-        pending = [
-            (secret_id, page.secrets[secret_id])
-            for secret_id in groups
-            if secret_id in page.secrets and cache.stale(secret_id, page.secrets[secret_id])
-        ]
-        waiting = {secret_id for secret_id, _ in pending}
-
-        def finish(secret_id: str) -> None:
-            key = cache.key(secret_id)
-            members = groups[secret_id]
-            if key is not None:
-                _decrypt_group(key, account_id, secret_id, members, out)
-                return
-            reason = Reason.BAD_SECRET if cache.known(secret_id) else Reason.MISSING_SECRET
-            for index, raw in members:
-                out[index] = Undecryptable(raw.event_id, secret_id, reason)
-
-        if len(pending) >= self._threshold and self._workers > 1:
-            size = max(4, min(128, -(-len(pending) // (self._workers * 4))))
-            futures: list[Future[list[tuple[str, str, bytes | None]]]] = [
-                self._executor().submit(unwrap_chunk, keys, pending[start : start + size])
-                for start in range(0, len(pending), size)
-            ]
-            # Meanwhile, decrypt the events whose secrets are already known.
-            for secret_id in groups:
-                if secret_id not in waiting:
-                    finish(secret_id)
-            done = 0
-            for future in as_completed(futures):
-                results = future.result()
-                for secret_id, cipher, raw_key in results:
-                    cache.put(secret_id, cipher, None if raw_key is None else SymmetricKey(raw_key))
-                for secret_id, _, _ in results:
-                    finish(secret_id)
-                done += len(results)
-                if progress is not None:
-                    progress(done, len(pending))
-        else:
-            for done, (secret_id, cipher) in enumerate(pending, start=1):
-                raw_key = _unwrap_one(keys, cipher)
-                cache.put(secret_id, cipher, None if raw_key is None else SymmetricKey(raw_key))
-                if progress is not None and (done % 16 == 0 or done == len(pending)):
-                    progress(done, len(pending))
-            for secret_id in groups:
-                finish(secret_id)
-
-        decrypted: list[DecryptedEvent] = []
-        failed: list[Undecryptable] = []
-        for item in out:
-            if isinstance(item, Undecryptable):
-                failed.append(item)
-            elif item is not None:
-                decrypted.append(item)
-        return decrypted, failed
+                    return
+        finally:
+            if collecting:
+                gc.enable()
 
 
 def count_reasons(failures: Iterable[Undecryptable]) -> dict[str, int]:

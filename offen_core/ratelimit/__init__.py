@@ -8,7 +8,8 @@ step of the route's policy, each step one atomic operation in the storage, and a
 sleeps: the caller says how long it will wait (``max_wait``); a longer delay is refused
 without counting the attempt, so a client that honours ``Retry-After`` gets through.
 Identifiers are hashed with a keyed hash before they reach the storage, and the storage is
-picked by a URL: ``memory://`` for one process, ``redis://...`` for several.
+picked by a URL: ``memory://`` for one process, ``redis://...`` (or ``memcached://...``,
+``mongodb://...``) for several.
 
 Example:
     >>> from offen_core.ratelimit import Throttle, Route

@@ -1,11 +1,13 @@
 # SPDX-FileCopyrightText: 2026 The offen_core authors
 # SPDX-License-Identifier: Apache-2.0
-"""Where a throttle keeps its state: one atomic step per rule, in memory or in Redis.
+"""Where a throttle keeps its state: one atomic step per rule, on each kind of storage.
 
 The state of one rule for one identifier in one window is two values: ``n``, the attempts
 counted, and ``t``, the time the last of them was counted (its *anchor*). One call decides an
 attempt under a rule and, when it may go ahead within the caller's ``max_wait``, counts it, in
-one atomic operation: a lock on memory storage, a Lua script on Redis.
+one atomic operation: a lock on memory storage, a Lua script on Redis, a compare-and-set on
+memcached and MongoDB (`offen_core.ratelimit._cas`). `decide` and `undone` say what a step
+does to the state; every storage but Redis (whose script mirrors them) runs them as they are.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ import weakref
 from enum import IntEnum
 from typing import Any, NamedTuple, Protocol
 
+from limits.aio.storage import MemcachedStorage as AsyncMemcachedStorage
 from limits.aio.storage import MemoryStorage as AsyncMemoryStorage
+from limits.aio.storage import MongoDBStorage as AsyncMongoDBStorage
 from limits.aio.storage import RedisStorage as AsyncRedisStorage
 from limits.aio.storage import Storage as AsyncStorage
-from limits.storage import MemoryStorage, RedisStorage, Storage
+from limits.storage import MemcachedStorage, MemoryStorage, MongoDBStorage, RedisStorage, Storage
 
 from offen_core.errors import InvalidInputError
 from offen_core.ratelimit.rules import Curve, Rule
@@ -89,6 +93,38 @@ def evaluate(rule: Rule, counted: int, anchor: float, now: float) -> float | Non
     return left if left > SLACK else 0.0
 
 
+def decide(
+    slot: Slot, counted: int, anchor: float | None, now: float, max_wait: float
+) -> StepResult:
+    """Decide an attempt on the state ``(counted, anchor)``; ``None``: nothing counted yet.
+
+    When the result is `Status.COUNTED` the caller stores ``(result.rank, now)``; otherwise
+    it stores nothing.
+    """
+    before = "" if anchor is None else repr(anchor)
+    delay = evaluate(slot.rule, counted, slot.window_start if anchor is None else anchor, now)
+    if delay is None:
+        return StepResult(Status.SPENT, 0.0, counted, before)
+    if max_wait < 0 or delay > max_wait:
+        return StepResult(Status.NOT_COUNTED, delay, counted, before)
+    return StepResult(Status.COUNTED, delay, counted + 1, before)
+
+
+def undone(
+    counted: int, anchor: float | None, now: float, result: StepResult
+) -> tuple[int, float | None] | None:
+    """Return the state once the attempt ``result`` counted at ``now`` is taken back.
+
+    ``None`` means there is nothing to take back. The anchor goes back to the one before the
+    attempt only while no later attempt has moved it.
+    """
+    if counted < 1:
+        return None
+    if counted == result.rank and anchor == now:
+        anchor = float(result.anchor) if result.anchor else None
+    return counted - 1, anchor
+
+
 class _Entry:
     __slots__ = ("anchor", "counted", "expires")
 
@@ -112,25 +148,18 @@ class _MemoryTable:
             entry = self.entries.get(slot.key)
             if entry is None:
                 entry = self.entries[slot.key] = _Entry(time.monotonic() + slot.ttl)
-            before = "" if entry.anchor is None else repr(entry.anchor)
-            anchor = slot.window_start if entry.anchor is None else entry.anchor
-            delay = evaluate(slot.rule, entry.counted, anchor, now)
-            if delay is None:
-                return StepResult(Status.SPENT, 0.0, entry.counted, before)
-            if max_wait < 0 or delay > max_wait:
-                return StepResult(Status.NOT_COUNTED, delay, entry.counted, before)
-            entry.counted += 1
-            entry.anchor = now
-            return StepResult(Status.COUNTED, delay, entry.counted, before)
+            result = decide(slot, entry.counted, entry.anchor, now, max_wait)
+            if result.status is Status.COUNTED:
+                entry.counted = result.rank
+                entry.anchor = now
+            return result
 
     def undo(self, slot: Slot, now: float, result: StepResult) -> None:
         with self.lock:
             entry = self.entries.get(slot.key)
-            if entry is None or entry.counted < 1:
-                return
-            if entry.counted == result.rank and entry.anchor == now:
-                entry.anchor = float(result.anchor) if result.anchor else None
-            entry.counted -= 1
+            state = None if entry is None else undone(entry.counted, entry.anchor, now, result)
+            if entry is not None and state is not None:
+                entry.counted, entry.anchor = state
 
     def clear(self, slot: Slot) -> None:
         with self.lock:
@@ -158,7 +187,7 @@ def _table(storage: MemoryStorage | AsyncMemoryStorage) -> _MemoryTable:
         return table
 
 
-# Mirrors `evaluate` and `_MemoryTable.attempt`; numbers travel as strings of 17 digits so
+# Mirrors `decide` and `evaluate`; numbers travel as strings of 17 digits so
 # that Redis and memory storage give the same delays to the last bit.
 _ATTEMPT = """
 local state = redis.call('HMGET', KEYS[1], 'n', 't')
@@ -200,6 +229,7 @@ redis.call('PEXPIRE', KEYS[1], ARGV[7])
 return {0, string.format('%.17g', delay), n + 1, before}
 """
 
+# Mirrors `undone`.
 _UNDO = """
 local state = redis.call('HMGET', KEYS[1], 'n', 't')
 local n = tonumber(state[1])
@@ -335,8 +365,9 @@ class _AsyncMemory:
 def _unsupported() -> InvalidInputError:
     return InvalidInputError(
         "storage",
-        "the throttle keeps its state in memory:// or a Redis storage (redis://, rediss://, "
-        "redis+sentinel://, redis+cluster://, valkey://); use one of those",
+        "the throttle keeps its state in memory://, Redis (redis://, rediss://, "
+        "redis+sentinel://, redis+cluster://, valkey://), memcached:// or mongodb://; "
+        "use one of those",
     )
 
 
@@ -344,12 +375,23 @@ def sync_backend(storage: Storage) -> SyncBackend:
     """Return the state operations for a synchronous `limits` storage.
 
     Raises:
-        InvalidInputError: If the storage is neither memory nor Redis.
+        InvalidInputError: If the storage is not memory, Redis, memcached or MongoDB.
     """
     if isinstance(storage, MemoryStorage):
         return _table(storage)
     if isinstance(storage, RedisStorage):
         return _SyncRedis(storage)
+    # Imported here: they are needed only with these storages.
+    from offen_core.ratelimit._cas import SyncCas
+
+    if isinstance(storage, MemcachedStorage):
+        from offen_core.ratelimit._memcached import MemcachedStore
+
+        return SyncCas(MemcachedStore(storage))
+    if isinstance(storage, MongoDBStorage):
+        from offen_core.ratelimit._mongodb import MongoStore
+
+        return SyncCas(MongoStore(storage))
     raise _unsupported()
 
 
@@ -357,10 +399,28 @@ def async_backend(storage: AsyncStorage) -> AsyncBackend:
     """Return the state operations for an asynchronous `limits` storage.
 
     Raises:
-        InvalidInputError: If the storage is neither memory nor Redis.
+        InvalidInputError: If the storage is not memory, Redis, memcached (with its default
+            memcachio client) or MongoDB.
     """
     if isinstance(storage, AsyncMemoryStorage):
         return _AsyncMemory(_table(storage))
     if isinstance(storage, AsyncRedisStorage):
         return _AsyncRedis(storage)
+    from offen_core.ratelimit._cas import AsyncCas
+
+    if isinstance(storage, AsyncMemcachedStorage):
+        # limits 5 holds the client in a bridge; the adapter speaks memcachio's gets and cas.
+        if type(getattr(storage, "bridge", None)).__name__ != "MemcachioBridge":
+            raise InvalidInputError(
+                "storage",
+                "an async memcached storage needs limits' default client, memcachio; "
+                "drop implementation='emcache'",
+            )
+        from offen_core.ratelimit._memcached import AsyncMemcachedStore
+
+        return AsyncCas(AsyncMemcachedStore(storage))
+    if isinstance(storage, AsyncMongoDBStorage):
+        from offen_core.ratelimit._mongodb import AsyncMongoStore
+
+        return AsyncCas(AsyncMongoStore(storage))
     raise _unsupported()

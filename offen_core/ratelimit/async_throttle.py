@@ -18,6 +18,7 @@ from offen_core.ratelimit.rules import Route, RoutePolicy, Rule
 from offen_core.ratelimit.storage import (
     DEFAULT_STORAGE_URL,
     StorageFailure,
+    aclose_storage,
     open_async_storage,
     storage_errors,
 )
@@ -30,28 +31,29 @@ class AsyncThrottle:
 
     Use it from async code (an ASGI server). It opens `limits.aio` storages, so
     ``"redis://..."`` works as for `Throttle`; create it inside the event loop that uses it,
-    because a Redis client belongs to the loop it first runs in. A sync and an async
-    throttle on the same Redis and ``hash_key`` share their counts; two memory storages
-    never do.
+    because a Redis or memcached client belongs to the loop it first runs in. A sync and an
+    async throttle on the same Redis, memcached or MongoDB and ``hash_key`` share their
+    counts; two memory storages never do.
 
     Call `check` before a route's work (before any password hashing on login) and act on the
     `Decision`. Each step of the route's policy decides and counts an attempt in one atomic
-    operation (a lock on memory storage, a Lua script on Redis), so concurrent attempts from
-    threads or processes sharing the storage are never lost nor counted twice. The window an
+    operation (a lock on memory storage, a Lua script on Redis, a compare-and-set on memcached
+    and MongoDB), so concurrent attempts from threads or processes sharing the storage are
+    never lost nor counted twice. The window an
     attempt falls in is computed from ``clock``; storage expiry only removes windows that
     are over.
 
     Args:
-        storage: A `limits` storage URL (``"memory://"``, ``"redis://host:6379/0"`` and
-            the other Redis URLs `Throttle` takes, with or without ``async+``) or an opened
-            memory or Redis `limits.aio.storage.Storage`.
+        storage: A `limits` storage URL (any URL `Throttle` takes, with or without
+            ``async+``) or an opened `limits.aio.storage.Storage` of one of those kinds
+            (memcached with its default memcachio client).
         hash_key: The key identifiers are hashed with before they reach the storage; every
             process sharing the storage must pass the same key (derive it from the server
             secret). ``None`` draws a random key valid in this process only.
         policies: The policy of each route; defaults to `DEFAULT_POLICIES`.
         clock: Returns the current time in seconds since the epoch; defaults to
             `time.time`.
-        key_prefix: Prefix of every storage key, to keep instances sharing a Redis apart.
+        key_prefix: Prefix of every storage key, to keep instances sharing a storage apart.
         on_storage_error: What to answer when the storage fails: refuse (fail closed, the
             default), allow (fail open) or raise `ThrottleStorageError`.
         storage_retry_after: The ``retry_after`` of a refusal caused by a failed storage.
@@ -59,12 +61,12 @@ class AsyncThrottle:
             host usually holds a whole /64).
         storage_options: Passed to the storage's constructor when ``storage`` is a URL.
         max_concurrency: The most checks talking to the storage at once; further checks
-            wait for a free turn instead of exhausting the Redis client's connection pool
+            wait for a free turn instead of exhausting the client's connection pool
             (which would turn a burst of attempts into storage failures).
 
     Raises:
         InvalidInputError: If the URL or another argument is invalid, or the storage is
-            neither memory nor Redis.
+            not memory, Redis, memcached or MongoDB.
 
     .. note::
         Windows are fixed and aligned to the clock, so a client can spend one window's
@@ -258,7 +260,7 @@ class AsyncThrottle:
         await self.report_success(Route.LOGIN, identity)
 
     async def healthy(self) -> bool:
-        """Return True when the storage answers (a ping on Redis).
+        """Return True when the storage answers (a ping on Redis, a read on memcached).
 
         Returns:
             Whether the storage can be reached.
@@ -272,15 +274,10 @@ class AsyncThrottle:
         """Close the storage's connections, when the throttle opened the storage from a URL.
 
         Call it (or use the throttle as ``async with``) before the event loop closes, or
-        the Redis client warns about unclosed connections.
+        the storage's client warns about unclosed connections.
         """
-        if not self._owns_storage:
-            return
-        # limits has no close method: reach the Redis client through its bridge, if any.
-        client = getattr(getattr(self._storage, "bridge", None), "storage", None)
-        close = getattr(client, "aclose", None)
-        if close is not None:
-            await close()
+        if self._owns_storage:
+            await aclose_storage(self._storage)
 
     async def __aenter__(self) -> AsyncThrottle:
         return self

@@ -1,6 +1,6 @@
 # SPDX-FileCopyrightText: 2026 The offen_core authors
 # SPDX-License-Identifier: Apache-2.0
-"""Opening `limits` storages from a URL, and what a throttle does when its storage fails."""
+"""Opening and closing `limits` storages, and what a throttle does when its storage fails."""
 
 from __future__ import annotations
 
@@ -8,18 +8,27 @@ import importlib.util
 from enum import StrEnum
 from typing import Any
 
+from limits.aio.storage import MemcachedStorage as AsyncMemcachedStorage
 from limits.aio.storage import MemoryStorage as AsyncMemoryStorage
+from limits.aio.storage import MongoDBStorage as AsyncMongoDBStorage
 from limits.aio.storage import Storage as AsyncStorage
 from limits.errors import ConfigurationError
 from limits.errors import StorageError as LimitsStorageError
-from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.storage import (
+    MemcachedStorage,
+    MemoryStorage,
+    MongoDBStorage,
+    Storage,
+    storage_from_string,
+)
 
 from offen_core.errors import InvalidInputError
 
 __all__ = ["DEFAULT_STORAGE_URL", "StorageFailure", "open_async_storage", "open_storage"]
 
 DEFAULT_STORAGE_URL = "memory://"
-"""Process-local storage; use ``redis://host:port/db`` when several processes serve one site."""
+"""Process-local storage; use ``redis://host:port/db`` (or memcached, MongoDB) when several
+processes serve one site."""
 
 
 class StorageFailure(StrEnum):
@@ -36,14 +45,27 @@ class StorageFailure(StrEnum):
 def open_storage(url: str = DEFAULT_STORAGE_URL, **options: Any) -> Storage:
     """Open a synchronous `limits` storage from its URL.
 
-    Any URL `limits` accepts works: ``memory://``, ``redis://``, ``rediss://``,
-    ``redis+sentinel://``, ``redis+cluster://``, ``valkey://``, ``memcached://``,
-    ``mongodb://``. Storage errors are wrapped, so a throttle can tell them apart.
+    Any URL `limits` accepts opens, and a throttle keeps its state on these, each step one
+    atomic operation:
+
+    - ``memory://``: one process only; a lock.
+    - ``redis://``, ``rediss://``, ``redis+sentinel://``, ``redis+cluster://``,
+      ``valkey://``: a Lua script (``pip install offen-core[redis]``).
+    - ``memcached://host:port`` (several hosts separated by commas): memcached's
+      compare-and-set, ``gets`` then ``cas`` or ``add``, retried when another writer came
+      first (``pip install offen-core[memcached]``). Memcached may evict a throttle's state
+      under memory pressure, which forgets the attempts counted so far.
+    - ``mongodb://`` and ``mongodb+srv://``: one document per key, updated only at the
+      version that was read (``pip install offen-core[mongodb]``).
+
+    Storage errors are wrapped, so a throttle can tell them apart.
 
     Args:
-        url: The storage URL. Connection options for Redis may go in its query string
-            (``?socket_timeout=1&socket_connect_timeout=1`` keeps a dead Redis from
-            stalling requests).
+        url: The storage URL. Connection options for Redis and MongoDB may go in its query
+            string (``?socket_timeout=1&socket_connect_timeout=1`` for Redis,
+            ``?serverSelectionTimeoutMS=1000`` for MongoDB keep a dead server from stalling
+            requests); for memcached pass them as ``options`` (``connect_timeout=1,
+            timeout=1``).
         **options: Passed on to the storage's constructor.
 
     Returns:
@@ -62,15 +84,16 @@ def open_async_storage(url: str = DEFAULT_STORAGE_URL, **options: Any) -> AsyncS
     """Open an asynchronous `limits` storage from the same URL a synchronous one takes.
 
     ``redis://...`` becomes ``async+redis://...``; with no ``coredis`` installed the
-    redis-py asyncio client is used.
+    redis-py asyncio client is used. ``memcached://`` uses the memcachio client and
+    ``mongodb://`` the Motor client, as `limits` does.
 
     Args:
         url: The storage URL, with or without the ``async+`` prefix.
         **options: Passed on to the storage's constructor.
 
     Returns:
-        The storage. A Redis client belongs to the event loop it first runs in: open the
-        storage (or the `AsyncThrottle`) inside the loop that uses it.
+        The storage. A Redis or memcached client belongs to the event loop it first runs in:
+        open the storage (or the `AsyncThrottle`) inside the loop that uses it.
 
     Raises:
         InvalidInputError: If the URL's scheme is unknown or its client library is missing.
@@ -91,8 +114,9 @@ def _from_url(url: str, options: dict[str, Any]) -> Storage | AsyncStorage:
     except ConfigurationError:
         raise InvalidInputError(
             "storage_url",
-            "unknown storage scheme or missing client library; use memory:// or redis:// "
-            "(pip install offen-core[redis]) or another URL the limits library accepts",
+            "unknown storage scheme or missing client library; use memory://, redis:// "
+            "(pip install offen-core[redis]), memcached:// (offen-core[memcached]) or "
+            "mongodb:// (offen-core[mongodb])",
         ) from None
 
 
@@ -104,3 +128,39 @@ def storage_errors(storage: Storage | AsyncStorage) -> tuple[type[BaseException]
         # The memory storage names ValueError, which would also hide programming errors.
         extra = ()
     return (LimitsStorageError, ConnectionError, TimeoutError, *extra)
+
+
+def close_storage(storage: Storage) -> None:
+    """Close the connections ``storage`` holds open, without opening any."""
+    client: Any
+    if isinstance(storage, MemcachedStorage):
+        from offen_core.ratelimit._memcached import close_clients
+
+        # limits keeps a client per thread: the calling thread's, and those throttles used.
+        close_clients(storage)
+        client = getattr(storage.local_storage, "storage", None)
+    elif isinstance(storage, MongoDBStorage):
+        # The public property would connect (and create indexes) to close.
+        client = storage._storage
+    else:
+        client = getattr(storage, "storage", None)
+    close = getattr(client, "close", None)
+    if callable(close):
+        close()
+
+
+async def aclose_storage(storage: AsyncStorage) -> None:
+    """Close the connections an asynchronous ``storage`` holds open, without opening any."""
+    if isinstance(storage, AsyncMemcachedStorage):
+        pool = getattr(getattr(storage.bridge, "_storage", None), "connection_pool", None)
+        close = getattr(pool, "close", None)
+        if callable(close):
+            close()
+        return
+    if isinstance(storage, AsyncMongoDBStorage):
+        storage.storage.close()
+        return
+    client = getattr(getattr(storage, "bridge", None), "storage", None)
+    aclose = getattr(client, "aclose", None)
+    if aclose is not None:
+        await aclose()

@@ -16,6 +16,7 @@ from offen_core.ratelimit.rules import Route, RoutePolicy, Rule
 from offen_core.ratelimit.storage import (
     DEFAULT_STORAGE_URL,
     StorageFailure,
+    close_storage,
     open_storage,
     storage_errors,
 )
@@ -28,22 +29,24 @@ class Throttle:
 
     Call `check` before a route's work (before any password hashing on login) and act on the
     `Decision`. Each step of the route's policy decides and counts an attempt in one atomic
-    operation (a lock on memory storage, a Lua script on Redis), so concurrent attempts from
-    threads or processes sharing the storage are never lost nor counted twice. The window an
+    operation (a lock on memory storage, a Lua script on Redis, a compare-and-set on memcached
+    and MongoDB), so concurrent attempts from threads or processes sharing the storage are
+    never lost nor counted twice. The window an
     attempt falls in is computed from ``clock``; storage expiry only removes windows that
     are over.
 
     Args:
         storage: A `limits` storage URL (``"memory://"``, ``"redis://host:6379/0"``,
-            ``rediss://``, ``redis+sentinel://``, ``redis+cluster://``, ``valkey://``) or an
-            opened memory or Redis `limits.storage.Storage`.
+            ``rediss://``, ``redis+sentinel://``, ``redis+cluster://``, ``valkey://``,
+            ``memcached://host:11211``, ``mongodb://host:27017``; see `open_storage`) or an
+            opened `limits.storage.Storage` of one of these kinds.
         hash_key: The key identifiers are hashed with before they reach the storage; every
             process sharing the storage must pass the same key (derive it from the server
             secret). ``None`` draws a random key valid in this process only.
         policies: The policy of each route; defaults to `DEFAULT_POLICIES`.
         clock: Returns the current time in seconds since the epoch; defaults to
             `time.time`.
-        key_prefix: Prefix of every storage key, to keep instances sharing a Redis apart.
+        key_prefix: Prefix of every storage key, to keep instances sharing a storage apart.
         on_storage_error: What to answer when the storage fails: refuse (fail closed, the
             default), allow (fail open) or raise `ThrottleStorageError`.
         storage_retry_after: The ``retry_after`` of a refusal caused by a failed storage.
@@ -53,7 +56,7 @@ class Throttle:
 
     Raises:
         InvalidInputError: If the URL or another argument is invalid, or the storage is
-            neither memory nor Redis.
+            not memory, Redis, memcached or MongoDB.
 
     .. note::
         Windows are fixed and aligned to the clock, so a client can spend one window's
@@ -242,7 +245,7 @@ class Throttle:
         self.report_success(Route.LOGIN, identity)
 
     def healthy(self) -> bool:
-        """Return True when the storage answers (a ping on Redis).
+        """Return True when the storage answers (a ping on Redis, a read on memcached).
 
         Returns:
             Whether the storage can be reached.
@@ -254,12 +257,8 @@ class Throttle:
 
     def close(self) -> None:
         """Close the storage's connections, when the throttle opened the storage from a URL."""
-        if not self._owns_storage:
-            return
-        # limits has no close method: reach the Redis client, if any.
-        close = getattr(getattr(self._storage, "storage", None), "close", None)
-        if callable(close):
-            close()
+        if self._owns_storage:
+            close_storage(self._storage)
 
     def __enter__(self) -> Throttle:
         return self

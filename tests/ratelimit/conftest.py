@@ -1,6 +1,11 @@
 # SPDX-FileCopyrightText: 2026 The offen_core authors
 # SPDX-License-Identifier: Apache-2.0
-"""Fixtures for the throttle tests: a clock, a key prefix per test, a private Redis server."""
+"""Fixtures for the throttle tests: a clock, a key prefix, the storages, private servers.
+
+The storages are memory, the shared Redis and a memcached server these tests start for
+themselves (memcached keeps nothing on disk and is cheap to start). A test that stops a
+server gets a private one of its own; the shared Redis on 6379 is never stopped or flushed.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +20,27 @@ from pathlib import Path
 
 import pytest
 import redis
+from limits.storage import Storage
 
+from offen_core.ratelimit import open_storage
+from offen_core.ratelimit.storage import close_storage
 from offen_core.testing import FakeClock
 
+REQUIRE_SERVICES = os.environ.get("OFFEN_CORE_REQUIRE_SERVICES") == "1"
+
 HASH_KEY = b"a test key shared by all processes"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "memcached: needs the memcached binary (a private server)")
+    config.addinivalue_line("markers", "mongodb: the MongoDB adapter, on a stand-in collection")
+
+
+def _missing(what: str) -> None:
+    """Skip for a missing prerequisite, or fail when ``OFFEN_CORE_REQUIRE_SERVICES=1``."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{what} (OFFEN_CORE_REQUIRE_SERVICES=1 makes this a failure)")
+    pytest.skip(what)
 
 
 @pytest.fixture
@@ -42,19 +64,57 @@ def prefix(request: pytest.FixtureRequest) -> Iterator[str]:
             client.close()
 
 
-class PrivateRedis:
-    """A redis-server of this test alone, on a free port, with no persistence."""
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class PrivateServer:
+    """A server process of these tests alone, on a free port of 127.0.0.1."""
+
+    name = "server"
+    scheme = ""
+
+    def __init__(self, command: list[str], port: int) -> None:
+        self.port = port
+        self.url = f"{self.scheme}://127.0.0.1:{port}"
+        self._process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                if self._process.poll() is not None:
+                    break
+                time.sleep(0.02)
+        self.stop()
+        raise RuntimeError(f"the private {self.name} did not start within 10 s")
+
+    def stop(self) -> None:
+        """Stop this server (and only this one) and wait until it is gone."""
+        if self._process.poll() is None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+
+
+class PrivateRedis(PrivateServer):
+    """A redis-server with no persistence."""
+
+    name = "redis-server"
+    scheme = "redis"
 
     def __init__(self, directory: Path) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self._process = subprocess.Popen(
+        port = _free_port()
+        super().__init__(
             [
                 "redis-server",
                 "--port",
-                str(self.port),
+                str(port),
                 "--bind",
                 "127.0.0.1",
                 "--save",
@@ -64,36 +124,114 @@ class PrivateRedis:
                 "--dir",
                 str(directory),
             ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            port,
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.02)
-        self.stop()
-        raise RuntimeError("the private redis-server did not start within 10 s")
+        self.url += "/0"
 
-    def stop(self) -> None:
-        """Stop this server (and only this one) and wait until it is gone."""
-        if self._process.poll() is None:
-            self._process.terminate()
-            self._process.wait(timeout=10)
+
+class PrivateMemcached(PrivateServer):
+    """A memcached listening on TCP only."""
+
+    name = "memcached"
+    scheme = "memcached"
+
+    def __init__(self) -> None:
+        port = _free_port()
+        command = ["memcached", "-l", "127.0.0.1", "-p", str(port), "-U", "0"]
+        if os.geteuid() == 0:
+            # memcached refuses to run as root unless told which user to be.
+            command += ["-u", "root"]
+        super().__init__(command, port)
 
 
 @pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
     """A private redis-server the test may stop; the shared one on 6379 is never touched."""
     if shutil.which("redis-server") is None:
-        message = "redis-server is not on the PATH"
-        if os.environ.get("OFFEN_CORE_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{message} (OFFEN_CORE_REQUIRE_SERVICES=1 makes this a failure)")
-        pytest.skip(message)
+        _missing("redis-server is not on the PATH")
     server = PrivateRedis(tmp_path)
     try:
         yield server
     finally:
         server.stop()
+
+
+def _memcached_on_path() -> None:
+    if shutil.which("memcached") is None:
+        _missing("memcached is not on the PATH (Debian: apt-get install memcached)")
+
+
+@pytest.fixture(scope="session")
+def memcached_url() -> Iterator[str]:
+    """The URL of a memcached these tests started, shared by the session's tests."""
+    _memcached_on_path()
+    server = PrivateMemcached()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def private_memcached() -> Iterator[PrivateMemcached]:
+    """A memcached of this test alone, which the test may stop."""
+    _memcached_on_path()
+    server = PrivateMemcached()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# Which storages each storage fixture takes in turn, parametrized here rather than in the
+# fixtures' decorators: the memcached mark exists only once `pytest_configure` has run.
+_STORAGES = {
+    "storage_url": ("memory", "redis", "memcached"),
+    "shared_url": ("redis", "memcached"),
+    "opened_storage": ("memory", "memcached"),
+}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    for fixture, storages in _STORAGES.items():
+        if fixture in metafunc.fixturenames:
+            metafunc.parametrize(
+                fixture,
+                [
+                    pytest.param(name, marks=getattr(pytest.mark, name), id=name)
+                    if name != "memory"
+                    else pytest.param(name, id=name)
+                    for name in storages
+                ],
+                indirect=True,
+                scope="module" if fixture == "opened_storage" else None,
+            )
+
+
+@pytest.fixture
+def storage_url(request: pytest.FixtureRequest) -> str:
+    """Each storage in turn: memory, the shared Redis, the session's memcached."""
+    if request.param == "memory":
+        return "memory://"
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    return url
+
+
+@pytest.fixture
+def shared_url(request: pytest.FixtureRequest) -> str:
+    """Each storage that several processes can share in turn: Redis, memcached."""
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    return url
+
+
+@pytest.fixture(scope="module")
+def opened_storage(request: pytest.FixtureRequest) -> Iterator[Storage]:
+    """An opened storage that lives for a module: memory, then the session's memcached.
+
+    For hypothesis tests, whose examples cannot take function-scoped fixtures: each example
+    keeps apart from the others with a key prefix of its own.
+    """
+    url = "memory://" if request.param == "memory" else request.getfixturevalue("memcached_url")
+    storage = open_storage(url)
+    yield storage
+    close_storage(storage)

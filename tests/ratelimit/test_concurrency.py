@@ -1,6 +1,10 @@
 # SPDX-FileCopyrightText: 2026 The offen_core authors
 # SPDX-License-Identifier: Apache-2.0
-"""Atomicity: threads and processes hammering one identifier lose no attempt."""
+"""Atomicity: threads and processes hammering one identifier lose no attempt.
+
+Each test runs on every storage of this folder's ``storage_url`` (memory, Redis, memcached),
+or of ``shared_url`` (the storages several processes can share).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,6 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-
-import pytest
 
 from offen_core.ratelimit import AsyncThrottle, Decision, Outcome, Rule, Throttle
 from offen_core.testing import FakeClock
@@ -63,14 +65,6 @@ def _assert_budget_exact(decisions: list[Decision]) -> None:
     refused = [d for d in decisions if d.outcome is Outcome.REFUSED]
     assert len(allowed) == BUDGET.budget == 100
     assert len(refused) == len(decisions) - 100
-
-
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-def storage_url(request: pytest.FixtureRequest) -> str:
-    if request.param == "memory":
-        return "memory://"
-    url: str = request.getfixturevalue("redis_url")
-    return url
 
 
 def test_threads_lose_no_attempt(storage_url: str, prefix: str, clock: FakeClock) -> None:
@@ -129,15 +123,15 @@ throttle = Throttle(url, hash_key=b"a test key shared by all processes", key_pre
                     clock=lambda: 1_800_000_000.0)
 sys.stdin.readline()
 print(json.dumps([throttle.check_rule(rule, "victim@example.com").delay for _ in range(count)]))
+throttle.close()
 """
 
 
-@pytest.mark.redis
-def test_two_processes_sharing_redis_see_one_budget(redis_url: str, prefix: str) -> None:
+def test_two_processes_sharing_a_storage_see_one_budget(shared_url: str, prefix: str) -> None:
     count = 150
     workers = [
         subprocess.Popen(
-            [sys.executable, "-c", _WORKER, redis_url, prefix, str(count)],
+            [sys.executable, "-c", _WORKER, shared_url, prefix, str(count)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -151,15 +145,14 @@ def test_two_processes_sharing_redis_see_one_budget(redis_url: str, prefix: str)
     assert sorted(int(d) for d in delays) == list(range(1, 2 * count + 1))
 
 
-@pytest.mark.redis
-def test_sync_and_async_throttles_share_counts_on_redis(redis_url: str, prefix: str) -> None:
+def test_sync_and_async_throttles_share_counts(shared_url: str, prefix: str) -> None:
     clock = FakeClock()
-    sync = Throttle(redis_url, hash_key=HASH_KEY, clock=clock.time, key_prefix=prefix)
+    sync = Throttle(shared_url, hash_key=HASH_KEY, clock=clock.time, key_prefix=prefix)
     assert sync.check_rule(RANKING, "k").delay == 1.0
 
     async def scenario() -> float:
         async with AsyncThrottle(
-            redis_url, hash_key=HASH_KEY, clock=clock.time, key_prefix=prefix
+            shared_url, hash_key=HASH_KEY, clock=clock.time, key_prefix=prefix
         ) as throttle:
             return (await throttle.check_rule(RANKING, "k")).delay
 

@@ -1,15 +1,21 @@
 # SPDX-FileCopyrightText: 2026 The offen_core authors
 # SPDX-License-Identifier: Apache-2.0
-"""Properties over sequences of attempts and clock steps."""
+"""Properties over sequences of attempts and clock steps, on memory storage and memcached.
+
+Each test takes ``opened_storage`` (this folder's conftest), a storage that lives for the
+module; every example keeps apart from the others with a key prefix of its own.
+"""
 
 from __future__ import annotations
 
 import math
+import uuid
 from collections import Counter
 
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from limits.storage import Storage
 
 from offen_core.ratelimit import (
     Curve,
@@ -116,12 +122,23 @@ def _steps_of(rule: Rule) -> list[tuple[Rule, str]]:
     return [(rule, "someone@example.com")]
 
 
+def _throttle(storage: Storage, clock: FakeClock, **kwargs: object) -> Throttle:
+    """A throttle on ``storage`` with a key prefix no other example uses."""
+    return Throttle(
+        storage,
+        hash_key=HASH_KEY,
+        clock=clock.time,
+        key_prefix=f"prop-{uuid.uuid4().hex}",
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
 @given(rule=rules, steps=clock_steps, max_wait=max_waits)
 def test_delays_stay_within_the_curve_and_nothing_passes_the_deadline(
-    rule: Rule, steps: list[float], max_wait: float | None
+    opened_storage: Storage, rule: Rule, steps: list[float], max_wait: float | None
 ) -> None:
     clock = FakeClock()
-    throttle = Throttle("memory://", hash_key=HASH_KEY, clock=clock.time)
+    throttle = _throttle(opened_storage, clock)
     allowed_per_window: Counter[int] = Counter()
     previous: tuple[float, Decision] | None = None
 
@@ -152,9 +169,11 @@ def test_delays_stay_within_the_curve_and_nothing_passes_the_deadline(
 
 
 @given(rule=rules)
-def test_a_burst_of_waiting_callers_follows_the_documented_curve(rule: Rule) -> None:
+def test_a_burst_of_waiting_callers_follows_the_documented_curve(
+    opened_storage: Storage, rule: Rule
+) -> None:
     clock = FakeClock()
-    throttle = Throttle("memory://", hash_key=HASH_KEY, clock=clock.time)
+    throttle = _throttle(opened_storage, clock)
     elapsed = clock.time() % rule.window
     window_left = rule.window - elapsed
     decisions = [throttle.check_rule(rule, "someone") for _ in range(rule.budget + 2)]
@@ -173,10 +192,10 @@ def test_a_burst_of_waiting_callers_follows_the_documented_curve(rule: Rule) -> 
 
 @given(rule=rules, steps=clock_steps, max_wait=max_waits)
 def test_decisions_match_the_model_of_counts_and_anchors(
-    rule: Rule, steps: list[float], max_wait: float | None
+    opened_storage: Storage, rule: Rule, steps: list[float], max_wait: float | None
 ) -> None:
     clock = FakeClock()
-    throttle = Throttle("memory://", hash_key=HASH_KEY, clock=clock.time)
+    throttle = _throttle(opened_storage, clock)
     model = Model()
     for step in steps:
         clock.advance(step)
@@ -197,12 +216,12 @@ def test_decisions_match_the_model_of_counts_and_anchors(
     pauses=st.lists(st.floats(min_value=0.0, max_value=3.0), min_size=1, max_size=40),
 )
 def test_a_refusing_client_that_honours_retry_after_gets_through_within_the_budget(
-    rule: Rule, start: float, cap: float, pauses: list[float]
+    opened_storage: Storage, rule: Rule, start: float, cap: float, pauses: list[float]
 ) -> None:
     assume(rule.budget >= 1)
     clock = FakeClock()
     clock.advance(start * rule.window)
-    throttle = Throttle("memory://", hash_key=HASH_KEY, clock=clock.time)
+    throttle = _throttle(opened_storage, clock)
     allowed_per_window: Counter[int] = Counter()
 
     for pause in pauses:
@@ -253,10 +272,10 @@ operations = st.lists(
 
 @given(ops=operations, max_wait=max_waits)
 def test_guard_matches_the_model_where_a_refusal_consumes_nothing(
-    ops: list[tuple[str, str, str, float]], max_wait: float | None
+    opened_storage: Storage, ops: list[tuple[str, str, str, float]], max_wait: float | None
 ) -> None:
     clock = FakeClock()
-    throttle = Throttle("memory://", hash_key=HASH_KEY, clock=clock.time, policies={"g": POLICY})
+    throttle = _throttle(opened_storage, clock, policies={"g": POLICY})
     model = Model()
 
     for kind, identity, address, step in ops:
@@ -283,10 +302,10 @@ def test_guard_matches_the_model_where_a_refusal_consumes_nothing(
     pauses=st.lists(st.floats(min_value=0.0, max_value=2.0), min_size=1, max_size=40),
 )
 def test_a_refusing_client_of_the_guard_gets_through_after_retry_after(
-    cap: float, pauses: list[float]
+    opened_storage: Storage, cap: float, pauses: list[float]
 ) -> None:
     clock = FakeClock()
-    throttle = Throttle("memory://", hash_key=HASH_KEY, clock=clock.time, policies={"g": POLICY})
+    throttle = _throttle(opened_storage, clock, policies={"g": POLICY})
     allowed: Counter[int] = Counter()
 
     for pause in pauses:

@@ -28,14 +28,6 @@ EMAIL = "ada@example.com"
 ADDRESS = "192.0.2.7"
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-def storage_url(request: pytest.FixtureRequest) -> str:
-    if request.param == "memory":
-        return "memory://"
-    url: str = request.getfixturevalue("redis_url")
-    return url
-
-
 def _throttle(url: str, clock: FakeClock, prefix: str, **kwargs: object) -> Throttle:
     return Throttle(url, hash_key=HASH_KEY, clock=clock.time, key_prefix=prefix, **kwargs)  # type: ignore[arg-type]
 

@@ -1,6 +1,7 @@
 # SPDX-FileCopyrightText: 2026 The offen_core authors
 # SPDX-License-Identifier: Apache-2.0
-"""Throttle decisions on memory storage, driven by a controllable clock."""
+"""Throttle decisions driven by a controllable clock, on memory storage and, for the tests that
+take ``storage_url``, on Redis and memcached too."""
 
 from __future__ import annotations
 
@@ -30,13 +31,15 @@ EMAIL = "ada@example.com"
 ADDRESS = "192.0.2.7"
 
 
-def _throttle(clock: FakeClock, **kwargs: object) -> Throttle:
-    return Throttle("memory://", hash_key=HASH_KEY, clock=clock.time, **kwargs)  # type: ignore[arg-type]
+def _throttle(clock: FakeClock, url: str = "memory://", /, **kwargs: object) -> Throttle:
+    return Throttle(url, hash_key=HASH_KEY, clock=clock.time, **kwargs)  # type: ignore[arg-type]
 
 
-def test_login_identity_follows_the_documented_curve(clock: FakeClock) -> None:
-    throttle = _throttle(clock)
-    decisions = [throttle.check_login(EMAIL, ADDRESS) for _ in range(10)]
+def test_login_identity_follows_the_documented_curve(
+    storage_url: str, prefix: str, clock: FakeClock
+) -> None:
+    with _throttle(clock, storage_url, key_prefix=prefix) as throttle:
+        decisions = [throttle.check_login(EMAIL, ADDRESS) for _ in range(10)]
     assert [d.outcome for d in decisions] == [Outcome.ALLOWED] * 3 + [Outcome.DELAYED] * 5 + [
         Outcome.REFUSED
     ] * 2
@@ -74,20 +77,21 @@ def test_identities_are_counted_apart(clock: FakeClock) -> None:
     assert throttle.check_login("bob@example.com", ADDRESS).outcome is Outcome.ALLOWED
 
 
-def test_refusal_at_the_identity_consumes_nothing_at_address_or_global(clock: FakeClock) -> None:
+def test_refusal_at_the_identity_consumes_nothing_at_address_or_global(
+    storage_url: str, prefix: str, clock: FakeClock
+) -> None:
     identity = Rule("g-identity", 1.0, free=1, deadline=0.0)
     address = Rule("g-address", 1.0, free=2, deadline=0.0)
     policy = RoutePolicy((Step(Scope.IDENTITY, identity), Step(Scope.ADDRESS, address)))
-    throttle = _throttle(clock, policies={"guarded": policy})
-
-    assert throttle.check("guarded", "a", ADDRESS).outcome is Outcome.ALLOWED
-    for _ in range(5):
-        refused = throttle.check("guarded", "a", ADDRESS)
-        assert refused.outcome is Outcome.REFUSED
-        assert refused.rule == "g-identity"
-    # The address has seen one attempt only, so one more identity gets through.
-    assert throttle.check("guarded", "b", ADDRESS).outcome is Outcome.ALLOWED
-    refused = throttle.check("guarded", "c", ADDRESS)
+    with _throttle(clock, storage_url, key_prefix=prefix, policies={"guarded": policy}) as throttle:
+        assert throttle.check("guarded", "a", ADDRESS).outcome is Outcome.ALLOWED
+        for _ in range(5):
+            refused = throttle.check("guarded", "a", ADDRESS)
+            assert refused.outcome is Outcome.REFUSED
+            assert refused.rule == "g-identity"
+        # The address has seen one attempt only, so one more identity gets through.
+        assert throttle.check("guarded", "b", ADDRESS).outcome is Outcome.ALLOWED
+        refused = throttle.check("guarded", "c", ADDRESS)
     assert (refused.outcome, refused.rule) == (Outcome.REFUSED, "g-address")
 
 
@@ -126,14 +130,16 @@ def test_delay_is_the_largest_of_the_steps(clock: FakeClock) -> None:
     assert (decision.outcome, decision.delay, decision.rule) == (Outcome.DELAYED, 3.0, "slow")
 
 
-def test_successful_login_resets_the_identity_only(clock: FakeClock) -> None:
-    throttle = _throttle(clock)
-    for i in range(7):
-        throttle.check_login(EMAIL, ADDRESS if i else "192.0.2.99")
-    throttle.login_succeeded(EMAIL)
-    assert throttle.check_login(EMAIL, ADDRESS).outcome is Outcome.ALLOWED
-    # The address kept its count: 6 attempts before and 1 after the reset, 33 more pass.
-    decisions = [throttle.check_login(f"u{i}@example.com", ADDRESS) for i in range(34)]
+def test_successful_login_resets_the_identity_only(
+    storage_url: str, prefix: str, clock: FakeClock
+) -> None:
+    with _throttle(clock, storage_url, key_prefix=prefix) as throttle:
+        for i in range(7):
+            throttle.check_login(EMAIL, ADDRESS if i else "192.0.2.99")
+        throttle.login_succeeded(EMAIL)
+        assert throttle.check_login(EMAIL, ADDRESS).outcome is Outcome.ALLOWED
+        # The address kept its count: 6 attempts before and 1 after the reset, 33 more pass.
+        decisions = [throttle.check_login(f"u{i}@example.com", ADDRESS) for i in range(34)]
     assert decisions[32].allowed
     assert decisions[33].outcome is Outcome.REFUSED
 
@@ -236,19 +242,21 @@ SCRIPT: list[tuple[float, str, str, str]] = [
 ]
 
 
-def _run_sync(clock: FakeClock) -> list[Decision]:
-    throttle = _throttle(clock)
-    decisions = []
-    for advance, route, identity, address in SCRIPT:
-        clock.advance(advance)
-        decisions.append(throttle.check(route, identity, address))
-    throttle.login_succeeded(EMAIL)
-    decisions.append(throttle.check_login(EMAIL, ADDRESS))
-    return decisions
+def _run_sync(clock: FakeClock, url: str, prefix: str) -> list[Decision]:
+    with _throttle(clock, url, key_prefix=prefix) as throttle:
+        decisions = []
+        for advance, route, identity, address in SCRIPT:
+            clock.advance(advance)
+            decisions.append(throttle.check(route, identity, address))
+        throttle.login_succeeded(EMAIL)
+        decisions.append(throttle.check_login(EMAIL, ADDRESS))
+        return decisions
 
 
-async def _run_async(clock: FakeClock) -> list[Decision]:
-    async with AsyncThrottle("memory://", hash_key=HASH_KEY, clock=clock.time) as throttle:
+async def _run_async(clock: FakeClock, url: str, prefix: str) -> list[Decision]:
+    async with AsyncThrottle(
+        url, hash_key=HASH_KEY, clock=clock.time, key_prefix=prefix
+    ) as throttle:
         decisions = []
         for advance, route, identity, address in SCRIPT:
             clock.advance(advance)
@@ -259,10 +267,11 @@ async def _run_async(clock: FakeClock) -> list[Decision]:
         return decisions
 
 
-def test_sync_and_async_throttles_decide_alike() -> None:
-    sync = _run_sync(FakeClock())
-    asynchronous = asyncio.run(_run_async(FakeClock()))
-    assert sync == asynchronous
+def test_sync_and_async_throttles_decide_alike(storage_url: str, prefix: str) -> None:
+    sync = _run_sync(FakeClock(), storage_url, prefix)
+    asynchronous = asyncio.run(_run_async(FakeClock(), storage_url, prefix + "-async"))
+    on_memory = _run_sync(FakeClock(), "memory://", prefix)
+    assert sync == asynchronous == on_memory
     outcomes = {d.outcome for d in sync}
     assert outcomes == {Outcome.ALLOWED, Outcome.DELAYED, Outcome.REFUSED}
 
@@ -299,7 +308,7 @@ def test_unknown_address_is_one_address_of_its_own(clock: FakeClock) -> None:
 
 
 class _CounterOnlyStorage(Storage):
-    """A storage with increments only, as memcached or MongoDB offer through limits."""
+    """A storage of the application's own with increments only: no script, no compare-and-set."""
 
     @property
     def base_exceptions(self) -> type[Exception]:
@@ -324,9 +333,10 @@ class _CounterOnlyStorage(Storage):
         return None
 
 
-def test_a_storage_other_than_memory_or_redis_is_refused() -> None:
-    # Deciding and counting in one step needs a lock or a script; limits' other storages
-    # offer increments only.
+def test_a_storage_without_an_atomic_step_is_refused() -> None:
+    # Deciding and counting in one step needs a lock, a script or a compare-and-set, which
+    # the throttle knows how to use on memory, Redis, memcached and MongoDB only.
     with pytest.raises(InvalidInputError) as caught:
         Throttle(_CounterOnlyStorage(), hash_key=HASH_KEY)
     assert caught.value.field == "storage"
+    assert "memcached://" in str(caught.value)

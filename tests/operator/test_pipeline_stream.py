@@ -1,0 +1,351 @@
+# SPDX-FileCopyrightText: 2026 The offen_core authors
+# SPDX-License-Identifier: Apache-2.0
+"""The decryptor's stream: reading ahead, work in the worker processes, order, errors, GC."""
+
+from __future__ import annotations
+
+import gc
+import json
+import secrets as random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import GeneratorType
+from typing import Any
+
+import pytest
+from opsync_helpers import page_view, wrong_key_payload
+
+from offen_core.client import create_user_secret, encrypt_page_view, wrap_user_secret
+from offen_core.crypto import KeyPair, SymmetricKey, encrypt_symmetric
+from offen_core.errors import InvalidInputError, StorageError
+from offen_core.events import DecryptedEvent, PageView, new_ulid
+from offen_core.operator import (
+    AccountHeader,
+    Decryptor,
+    Operator,
+    RawEvent,
+    SecretCache,
+    SourcePage,
+    Undecryptable,
+    _pipeline,
+)
+from offen_core.operator._keys import AccountKeys
+from offen_core.testing import KeyPairPool
+
+ACCOUNT_ID = "4a1c2d9e-8b7f-4e3a-9c1d-0f2e3d4c5b6a"
+Outcome = tuple[list[DecryptedEvent], list[Undecryptable]]
+
+
+@dataclass
+class Account:
+    """An account's keys and its events cut into pages, as a source would serve them."""
+
+    keys: AccountKeys
+    pages: list[SourcePage]
+
+
+def _account(pair: KeyPair, *, pages: int = 5, per_page: int = 40, visitors: int = 24) -> Account:
+    """Pages of events from many visitors, with one event of each way to fail among them."""
+    people = [(random.token_hex(32), create_user_secret()) for _ in range(visitors)]
+    wrapped = {sid: wrap_user_secret(secret, pair.public_key) for sid, secret in people}
+    bad_secret = random.token_hex(32)
+    wrapped[bad_secret] = wrap_user_secret(create_user_secret(), pair.public_key)[:-8] + "AAAAAAA="
+    number = 0
+    built: list[SourcePage] = []
+    for page_number in range(pages):
+        events: list[RawEvent] = []
+        for _ in range(per_page):
+            number += 1
+            sid, secret = people[number % visitors]
+            events.append(RawEvent(new_ulid(), sid, encrypt_page_view(secret, page_view(number))))
+        sid, secret = people[page_number % visitors]
+        events += [
+            RawEvent(new_ulid(), sid, wrong_key_payload(None, number)),
+            RawEvent(new_ulid(), sid, encrypt_symmetric(secret.to_bytes(), b"[1, 2]")),
+            RawEvent(new_ulid(), None, encrypt_page_view(secret, page_view(number))),
+            RawEvent("not-a-ulid", sid, encrypt_page_view(secret, page_view(number))),
+            RawEvent(new_ulid(), random.token_hex(32), encrypt_page_view(secret, page_view(1))),
+            RawEvent(new_ulid(), bad_secret, encrypt_page_view(secret, page_view(2))),
+        ]
+        used = {event.secret_id for event in events if event.secret_id in wrapped}
+        built.append(
+            SourcePage(
+                events=tuple(events),
+                deleted_event_ids=(),
+                secrets={sid: wrapped[sid] for sid in used if sid is not None},
+                sequence=str(page_number + 1),
+                more=page_number + 1 < pages,
+            )
+        )
+    return Account(AccountKeys(ACCOUNT_ID, ((None, pair.private_key),)), built)
+
+
+def _run(
+    account: Account,
+    decryptor: Decryptor,
+    read_ahead: int,
+    pages: Iterator[SourcePage] | None = None,
+) -> list[tuple[SourcePage, Outcome]]:
+    stream = decryptor.stream(
+        ACCOUNT_ID,
+        account.keys,
+        SecretCache(),
+        iter(account.pages) if pages is None else pages,
+        read_ahead=read_ahead,
+    )
+    return [(page, (decrypted, failed)) for page, decrypted, failed in stream]
+
+
+def _summary(outcome: Outcome) -> tuple[list[tuple[str, str | None, PageView]], list[str]]:
+    decrypted, failed = outcome
+    return (
+        [(event.event_id, event.secret_id, event.payload) for event in decrypted],
+        [f"{failure.event_id}:{failure.reason}" for failure in failed],
+    )
+
+
+@pytest.fixture(scope="module")
+def account(pool: KeyPairPool) -> Account:
+    return _account(pool())
+
+
+@pytest.fixture
+def everything_remote(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Send even small pages' payloads to the worker processes."""
+    monkeypatch.setattr(_pipeline, "_REMOTE_MINIMUM", 1)
+
+
+@pytest.mark.usefixtures("everything_remote")
+@pytest.mark.parametrize(("workers", "read_ahead"), [(2, 0), (2, 1), (2, 3), (3, 8)])
+def test_workers_and_reading_ahead_give_what_one_process_gives(
+    account: Account, workers: int, read_ahead: int
+) -> None:
+    with_one = _run(account, Decryptor(workers=1), read_ahead=0)
+    decryptor = Decryptor(workers=workers, parallel_threshold=1)
+    try:
+        spread = _run(account, decryptor, read_ahead)
+    finally:
+        decryptor.close()
+
+    assert [page for page, _ in spread] == account.pages
+    assert [_summary(outcome) for _, outcome in spread] == [
+        _summary(outcome) for _, outcome in with_one
+    ]
+    first_decrypted, first_failed = with_one[0][1]
+    assert len(first_decrypted) == 40
+    assert sorted(str(failure.reason) for failure in first_failed) == sorted(
+        [
+            "bad_payload",
+            "invalid_payload",
+            "anonymous",
+            "malformed_event",
+            "missing_secret",
+            "bad_secret",
+        ]
+    )
+
+
+@pytest.mark.parametrize("read_ahead", [0, 2])
+def test_reading_ahead_holds_no_more_pages_than_asked(account: Account, read_ahead: int) -> None:
+    pulled = 0
+    most_held = 0
+
+    def pages() -> Iterator[SourcePage]:
+        nonlocal pulled
+        for page in account.pages:
+            pulled += 1
+            yield page
+
+    decryptor = Decryptor(workers=2, parallel_threshold=1)
+    try:
+        stream = decryptor.stream(
+            ACCOUNT_ID, account.keys, SecretCache(), pages(), read_ahead=read_ahead
+        )
+        for yielded, _ in enumerate(stream, start=1):
+            most_held = max(most_held, pulled - yielded + 1)
+    finally:
+        decryptor.close()
+
+    assert pulled == len(account.pages)
+    # Secrets are still unwrapping when the first page is taken in, so it reads ahead fully.
+    assert most_held == read_ahead + 1
+
+
+def test_an_error_while_reading_ahead_comes_after_the_pages_read_before_it(
+    account: Account,
+) -> None:
+    def pages() -> Iterator[SourcePage]:
+        yield from account.pages[:2]
+        raise StorageError("the database went away")
+
+    decryptor = Decryptor(workers=2, parallel_threshold=1)
+    got: list[SourcePage] = []
+
+    def drain() -> None:
+        for page, _, _ in decryptor.stream(
+            ACCOUNT_ID, account.keys, SecretCache(), pages(), read_ahead=4
+        ):
+            got.append(page)
+
+    try:
+        with pytest.raises(StorageError, match="went away"):
+            drain()
+    finally:
+        decryptor.close()
+
+    assert got == account.pages[:2]
+
+
+def test_an_error_on_the_first_page_is_raised_at_once(account: Account) -> None:
+    def pages() -> Iterator[SourcePage]:
+        raise StorageError("no database")
+        yield  # pragma: no cover
+
+    stream = Decryptor(workers=1).stream(ACCOUNT_ID, account.keys, SecretCache(), pages())
+    with pytest.raises(StorageError, match="no database"):
+        next(stream)
+
+
+def test_a_negative_read_ahead_is_refused(account: Account) -> None:
+    with pytest.raises(InvalidInputError, match="read_ahead"):
+        Decryptor(workers=1).stream(ACCOUNT_ID, account.keys, SecretCache(), [], read_ahead=-1)
+    with pytest.raises(InvalidInputError, match="read_ahead"):
+        Operator({"accounts": []}, read_ahead=-1)
+
+
+class _PagesSource:
+    """An account source over prepared pages (the cursor is the page number)."""
+
+    def __init__(self, account: Account, kek: bytes, private_jwk: bytes) -> None:
+        self._account = account
+        self._wrapped = encrypt_symmetric(kek, private_jwk)
+
+    @property
+    def account_id(self) -> str:
+        return ACCOUNT_ID
+
+    def header(self) -> AccountHeader:
+        return AccountHeader(ACCOUNT_ID, "pages", self._wrapped)
+
+    def page(self, since: str | None, limit: int | None) -> SourcePage:
+        return self._account.pages[0 if since is None else int(since)]
+
+
+def _login(kek: bytes) -> dict[str, object]:
+    jwk = SymmetricKey(kek).to_jwk()
+    return {
+        "accounts": [{"accountId": ACCOUNT_ID, "keyEncryptionKey": {"k": jwk["k"], "kty": "oct"}}]
+    }
+
+
+@pytest.fixture
+def source(account: Account) -> tuple[_PagesSource, dict[str, object]]:
+    kek = random.token_bytes(32)
+    private = account.keys.keys[0][1].to_jwk()
+    return _PagesSource(account, kek, json.dumps(private).encode()), _login(kek)
+
+
+@pytest.mark.parametrize("collecting", [True, False])
+def test_the_garbage_collector_is_left_as_it_was_found(
+    source: tuple[_PagesSource, dict[str, object]], collecting: bool
+) -> None:
+    pages, login = source
+    was = gc.isenabled()
+    try:
+        if not collecting:
+            gc.disable()
+        with Operator(login, workers=2, parallel_threshold=1) as operator:
+            state = operator.sync(pages)
+            assert gc.isenabled() is collecting
+            assert len(state) == 5 * 40
+            batches = operator.iter_batches(pages)
+            assert isinstance(batches, GeneratorType)
+            next(batches)
+            # The caller holds a page: the collector runs as the caller had it.
+            assert gc.isenabled() is collecting
+            batches.close()  # left early
+            assert gc.isenabled() is collecting
+    finally:
+        if was:
+            gc.enable()
+
+
+def test_events_with_the_same_members_share_one_set_and_copies_do_not(account: Account) -> None:
+    (_, (decrypted, _)), *_ = _run(account, Decryptor(workers=1), read_ahead=0)
+    first, second = decrypted[0], decrypted[4]
+    assert first.payload.model_fields_set == second.payload.model_fields_set
+    assert first.payload.model_fields_set is second.payload.model_fields_set
+
+    changed = first.payload.model_copy(update={"geo": "FR"})
+    assert changed.geo == "FR"
+    assert "geo" in changed.model_fields_set
+    assert first.payload.geo == "DE"
+    assert second.model_fields_set == {"event_id", "account_id", "secret_id", "payload"}
+    # Each equals the model validated from its JSON the ordinary way.
+    assert first.payload == PageView.model_validate_json(first.payload.model_dump_json())
+
+
+def _one_visitor(pair: KeyPair, events: list[tuple[object, dict[str, Any]]]) -> Outcome:
+    """Decrypt, in this process, one page of one visitor's events: (event id, payload)."""
+    secret = create_user_secret()
+    sid = random.token_hex(32)
+    page = SourcePage(
+        events=tuple(
+            RawEvent(event_id, sid, encrypt_page_view(secret, payload))  # type: ignore[arg-type]
+            for event_id, payload in events
+        ),
+        deleted_event_ids=(),
+        secrets={sid: wrap_user_secret(secret, pair.public_key)},
+        sequence="1",
+        more=False,
+    )
+    keys = AccountKeys(ACCOUNT_ID, ((None, pair.private_key),))
+    return Decryptor(workers=1).decrypt(ACCOUNT_ID, keys, SecretCache(), page)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda a, b, c: [a, b + "X", c],  # a letter too many
+        lambda a, b, c: [a, b[:-1], c],  # a letter too few
+        lambda a, b, c: [a, b[:-1], "Z" + c],  # one short, the next long: right in total
+        lambda a, b, c: [a + "\n" + b, c],  # two ids in one
+        lambda a, b, c: [a + "\n" + b, "", c],  # and an empty one to even the count
+        lambda a, b, c: [a, b, 7],  # not a string at all
+    ],
+)
+def test_ids_that_only_look_like_ulids_together_are_malformed(
+    pool: KeyPairPool, make: Callable[[str, str, str], list[object]]
+) -> None:
+    a, b, c = new_ulid(), new_ulid(), new_ulid()
+    given = make(a, b, c)
+
+    decrypted, failed = _one_visitor(pool(), [(event_id, page_view(1)) for event_id in given])
+
+    good = [event_id for event_id in given if event_id in (a, b, c)]
+    assert [event.event_id for event in decrypted] == good
+    assert [failure.event_id for failure in failed] == [x for x in given if x not in good]
+    assert {str(failure.reason) for failure in failed} == {"malformed_event"}
+
+
+def test_members_beyond_the_schema_keep_a_set_of_their_own(pool: KeyPairPool) -> None:
+    payloads = [
+        page_view(1),
+        page_view(2, title="Home"),
+        page_view(3, title="About"),
+        page_view(4),
+        {"href": "https://www.example.org/"},
+    ]
+
+    decrypted, failed = _one_visitor(pool(), [(new_ulid(), payload) for payload in payloads])
+
+    assert failed == []
+    views = [event.payload for event in decrypted]
+    assert views[0].model_fields_set is views[3].model_fields_set
+    assert views[1].model_fields_set is not views[2].model_fields_set
+    assert views[1].model_fields_set == views[2].model_fields_set
+    assert views[1].model_fields_set is not views[0].model_fields_set
+    assert views[4].model_fields_set == {"href"}
+    for view, payload in zip(views, payloads, strict=True):
+        assert view == PageView.model_validate(payload)
+        assert view.model_fields_set == PageView.model_validate(payload).model_fields_set
