@@ -133,7 +133,9 @@ def _configure_operator(parser: argparse.ArgumentParser, *, report: bool) -> Non
     source.add_argument("--server", metavar="URL", help="read the account from this server")
     parser.add_argument("--email", help="the operator's email (default: $OFFEN_CORE_EMAIL)")
     parser.add_argument("--account", metavar="ID", help="the account (needed if several)")
-    parser.add_argument("--workers", type=int, help="worker processes (default: CPUs)")
+    parser.add_argument(
+        "--workers", type=int, help="processes sharing the work, this one included (default: CPUs)"
+    )
     if not report:
         parser.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
         parser.add_argument("--output", metavar="FILE", help="where to write (default: stdout)")

@@ -26,6 +26,7 @@ from offen_core.operator._pipeline import (
     Decryptor,
     SecretCache,
     Undecryptable,
+    check_read_ahead,
     count_reasons,
 )
 from offen_core.operator._sources import AccountHeader, AccountSource, SourcePage
@@ -187,14 +188,15 @@ class Operator:
         login: The login result: the JSON of ``POST /api/login`` (from
             `offen_core.client.http.OffenClient.login`) or the result of
             `offen_core.server.Operators.login`.
-        workers: Worker processes for unwrapping user secrets and decrypting payloads
+        workers: Processes that unwrap user secrets and decrypt payloads, this one included
             (see `Decryptor`); the machine's CPU count by default. Pass 1 to stay in this
             process.
         parallel_threshold: The fewest new secrets in a page worth sending to the processes.
         page_size: Events read per page.
-        read_ahead: The most pages read ahead while user secrets unwrap in the worker
-            processes, so that this process decrypts their events meanwhile (see
-            `Decryptor.stream`); 0 reads none.
+        read_ahead: The most pages `iter_batches` reads ahead while user secrets unwrap, so
+            that this process decrypts their events meanwhile (see `Decryptor.stream`); 0
+            reads none, ``None`` sets no limit. `sync` has its own, without a limit by
+            default.
 
     Raises:
         InvalidInputError: The login result carries no keys, or a number is out of range.
@@ -213,12 +215,11 @@ class Operator:
         workers: int | None = None,
         parallel_threshold: int = 32,
         page_size: int = DEFAULT_PAGE_SIZE,
-        read_ahead: int = DEFAULT_READ_AHEAD,
+        read_ahead: int | None = DEFAULT_READ_AHEAD,
     ) -> None:
         if type(page_size) is not int or page_size < 1:
             raise InvalidInputError("page_size", "must be a positive number of events")
-        if type(read_ahead) is not int or read_ahead < 0:
-            raise InvalidInputError("read_ahead", "must be a number of pages, 0 or more")
+        check_read_ahead(read_ahead)
         self._grants = grants_from_login(login)
         self._decryptor = Decryptor(workers=workers, parallel_threshold=parallel_threshold)
         self._page_size = page_size
@@ -317,6 +318,15 @@ class Operator:
             DecryptionError: The KEK does not open the account's private key.
             StorageError: The source pages without moving its cursor.
         """
+        return self._batches(source, since, progress, self._read_ahead)
+
+    def _batches(
+        self,
+        source: AccountSource,
+        since: str | None,
+        progress: ProgressCallback | None,
+        read_ahead: int | None,
+    ) -> Iterator[Batch]:
         keys = self.unlock(source)
         cache = self._caches.setdefault(source.account_id, SecretCache())
         done = Progress(0, 0, 0, 0, 0, 0)
@@ -337,7 +347,7 @@ class Operator:
                 cursor = page.sequence
 
         for page, decrypted, failed in self._decryptor.stream(
-            source.account_id, keys, cache, pages(), read_ahead=self._read_ahead, progress=hook
+            source.account_id, keys, cache, pages(), read_ahead=read_ahead, progress=hook
         ):
             done = replace(
                 done,
@@ -362,19 +372,28 @@ class Operator:
         state: AccountState | None = None,
         *,
         progress: ProgressCallback | None = None,
+        read_ahead: int | None = None,
     ) -> AccountState:
         """Bring an account's state up to date: new events in, deleted events out.
+
+        While user secrets unwrap, it reads further pages and decrypts their events as the
+        secrets come back, without a limit by default: the state keeps every event anyway,
+        and the pages held meanwhile add at most the size of the account's ciphertext to the
+        peak. Pass ``read_ahead`` to bound it, or stream with `iter_batches`.
 
         Args:
             source: The account's source.
             state: The state of an earlier sync of this account, or ``None`` to start anew.
             progress: Called after each page and while secrets are unwrapped.
+            read_ahead: The most pages held beyond the one being finished while secrets
+                unwrap, or ``None`` for no limit.
 
         Returns:
             ``state`` brought up to date (or a new state).
 
         Raises:
-            InvalidInputError: ``state`` belongs to another account.
+            InvalidInputError: ``state`` belongs to another account, or ``read_ahead`` is
+                negative.
             ForbiddenError: The login gives no access to the account.
             DecryptionError: The KEK does not open the account's private key.
         """
@@ -382,12 +401,13 @@ class Operator:
             state = AccountState(source.account_id)
         elif state.account_id != source.account_id:
             raise InvalidInputError("state", "belongs to another account than the source")
+        check_read_ahead(read_ahead)
         # The state's events live on and hold no cycles: the cyclic garbage collector would
         # scan them again and again while they pile up, so it waits until the sync is over.
         collecting = gc.isenabled()
         gc.disable()
         try:
-            for batch in self.iter_batches(source, since=state.sequence, progress=progress):
+            for batch in self._batches(source, state.sequence, progress, read_ahead):
                 state.apply(batch)
         finally:
             if collecting:

@@ -8,6 +8,7 @@ import gc
 import json
 import os
 import re
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -318,8 +319,36 @@ def _ids_are_ulids(events: Sequence[RawEvent]) -> bool:
 DEFAULT_READ_AHEAD = 8
 """Pages read ahead while user secrets unwrap: about 40,000 events at the default page size."""
 
+
+def check_read_ahead(read_ahead: int | None) -> int:
+    """Check a ``read_ahead`` argument: pages, 0 or more, or ``None`` for no limit.
+
+    Returns:
+        The number of pages (``None`` becomes the largest size a window can have).
+
+    Raises:
+        InvalidInputError: ``read_ahead`` is neither ``None`` nor a number from 0 up.
+    """
+    if read_ahead is None:
+        return sys.maxsize
+    if type(read_ahead) is not int or read_ahead < 0:
+        raise InvalidInputError("read_ahead", "must be a number of pages, 0 or more, or None")
+    return read_ahead
+
+
 _REMOTE_MINIMUM = 1_000
 """The fewest events with known secrets in a page worth decrypting in the worker processes."""
+
+_WORKER_CHUNK = 16
+"""User secrets per job for a worker process: about 25 ms of RSA-4096."""
+
+_QUEUED_PER_WORKER = 3
+"""Jobs of secrets kept queued for each worker process, so that none waits for the next
+while this process is busy with events (its executor threads need the GIL to pass jobs on)."""
+
+_LOCAL_CHUNK = 4
+"""User secrets this process unwraps at a time when it has nothing else to do: about 6 ms,
+short enough to take in the workers' results soon after they come."""
 
 ProgressHook = Callable[[int, int], None]
 """Called as ``hook(secrets_unwrapped, secrets_to_unwrap)`` while user secrets unwrap."""
@@ -377,6 +406,10 @@ class _Run:
         self.jobs: dict[Future[Any], Callable[[Any], None]] = {}
         """Jobs in the worker processes, and what to do with each one's result."""
         self.unwrapping: set[Wanted] = set()
+        self.backlog: deque[list[Wanted]] = deque()
+        """Chunks of user secrets to unwrap that no worker process has been given yet."""
+        self.queued = 0
+        """Jobs of secrets given to the worker processes and not yet taken back."""
         self.submitted = 0
         self.unwrapped = 0
 
@@ -435,12 +468,12 @@ class _Run:
         events, out = work.page.events, work.out
         decryptor = self.decryptor
         count = sum(len(indices) for _, _, indices in known)
-        if decryptor.workers < 2 or count < _REMOTE_MINIMUM:
+        if decryptor.processes < 1 or count < _REMOTE_MINIMUM:
             for secret_id, key, indices in known:
                 self._open_here(key, secret_id, events, indices, out)
             return
         pool = decryptor._executor()
-        share = -(-count // (2 * decryptor.workers))
+        share = -(-count // (2 * decryptor.processes))
         chunk: list[tuple[str, SymmetricKey, list[int]]] = []
         size = 0
         for number, group in enumerate(known, start=1):
@@ -496,17 +529,29 @@ class _Run:
             self.submitted = self.unwrapped = 0
         self.submitted += len(new)
         decryptor = self.decryptor
-        if len(new) >= decryptor.parallel_threshold and decryptor.workers > 1:
+        if len(new) >= decryptor.parallel_threshold and decryptor.processes > 0:
             # Small chunks: their results come back early and often, so the events of the
             # first visitors are decrypted while the other secrets still unwrap.
-            size = max(1, min(16, -(-len(new) // (decryptor.workers * 4))))
-            pool = decryptor._executor()
-            for start in range(0, len(new), size):
-                job = pool.submit(unwrap_chunk, self.keys, new[start : start + size])
-                self.jobs[job] = self._settle_all
+            size = _WORKER_CHUNK
+            self.backlog.extend(new[start : start + size] for start in range(0, len(new), size))
+            self._feed()
             return
-        for start in range(0, len(new), 16):
-            self._settle_all(unwrap_chunk(self.keys, new[start : start + 16]))
+        for start in range(0, len(new), _WORKER_CHUNK):
+            self._settle_all(unwrap_chunk(self.keys, new[start : start + _WORKER_CHUNK]))
+
+    def _feed(self) -> None:
+        """Give the worker processes chunks of the backlog, up to a few queued for each."""
+        most = _QUEUED_PER_WORKER * self.decryptor.processes
+        while self.backlog and self.queued < most:
+            pool = self.decryptor._executor()
+            job = pool.submit(unwrap_chunk, self.keys, self.backlog.popleft())
+            self.jobs[job] = self._unwrapped
+            self.queued += 1
+
+    def _unwrapped(self, results: list[tuple[str, str, bytes | None]]) -> None:
+        self.queued -= 1
+        self._feed()  # before the events: the worker must not wait while they are decrypted
+        self._settle_all(results)
 
     def _settle(self, secret_id: str, cipher: str, raw_key: bytes | None) -> None:
         """Cache an unwrapped secret and open the events waiting for it, in every page held."""
@@ -529,11 +574,30 @@ class _Run:
             return most
         return min(most, 1) if self.jobs else 0
 
-    def wait(self) -> None:
-        """Wait for the worker processes to finish a job, and take in what they finished."""
-        finished, _ = wait(self.jobs, return_when=FIRST_COMPLETED)
-        for job in finished:
-            self.jobs.pop(job)(job.result())
+    @property
+    def busy(self) -> bool:
+        """Whether jobs are out in the worker processes or secrets wait to be unwrapped."""
+        return bool(self.jobs or self.backlog)
+
+    def step(self) -> None:
+        """Take in what the worker processes finished; if nothing, share their work.
+
+        While secrets wait in the backlog this process does not sit waiting for the
+        workers: it unwraps a few of them itself, from the end of the backlog (the workers
+        take from the front), then looks again. Otherwise it waits for a job to finish.
+        """
+        if self.jobs:
+            timeout = 0 if self.backlog else None
+            finished, _ = wait(self.jobs, timeout=timeout, return_when=FIRST_COMPLETED)
+            if finished:
+                for job in finished:
+                    self.jobs.pop(job)(job.result())
+                return
+        if self.backlog:
+            chunk = self.backlog.pop()
+            if len(chunk) > _LOCAL_CHUNK:
+                self.backlog.append(chunk[_LOCAL_CHUNK:])
+            self._settle_all(unwrap_chunk(self.keys, chunk[:_LOCAL_CHUNK]))
 
     def _settle_all(self, results: list[tuple[str, str, bytes | None]]) -> None:
         for secret_id, cipher, raw_key in results:
@@ -546,23 +610,29 @@ class _Run:
 class Decryptor:
     """Decrypts pages of events, with the heavy work in worker processes when there are several.
 
-    The cryptography holds Python's GIL, so threads do not help; processes do:
+    The cryptography holds Python's GIL, so threads do not help; processes do.
+    ``workers`` counts the processes that share the work, this one included: the pool,
+    started on first use and kept until `close`, holds ``workers - 1`` processes, so that
+    the busy processes do not outnumber the cores (a third one on two cores would only make
+    the other two take turns with it).
 
     - **User secrets**: when a page brings at least ``parallel_threshold`` new secrets they
-      are unwrapped (RSA-OAEP, about 1.4 to 1.9 ms each) in a process pool started on first
-      use and kept until `close`; fewer are unwrapped here.
+      go into a backlog (RSA-OAEP, about 1.4 to 1.9 ms each). The worker processes take it
+      in chunks, a few queued for each; this process unwraps small chunks from its other
+      end whenever it has no events to decrypt. Fewer secrets are unwrapped here at once.
     - **Payloads**: when a page holds at least 1,000 events whose secrets are known, the
       workers decrypt the payloads (AES-GCM) and send the plaintexts back; this process
       validates them into events, which it would have to rebuild anyway if a worker made them.
-    - **Reading ahead** (`stream`): while secrets unwrap in the pool, the next pages are read
-      and their events decrypted as their visitors' secrets come back, so this process is not
-      left waiting on the first page of a large account; while only payloads are out, one
-      page is read ahead, which keeps the workers busy.
+    - **Reading ahead** (`stream`): while secrets unwrap, the next pages are read and their
+      events decrypted as their visitors' secrets come back, so this process is not left
+      waiting on the first page of a large account; while only payloads are out, one page
+      is read ahead, which keeps the workers busy.
 
     With ``workers=1`` everything happens in this process.
 
     Args:
-        workers: Worker processes; defaults to the machine's CPU count.
+        workers: Processes that share the work, this one included; defaults to the
+            machine's CPU count.
         parallel_threshold: The fewest new secrets in a page worth sending to the pool.
 
     Raises:
@@ -584,8 +654,13 @@ class Decryptor:
 
     @property
     def workers(self) -> int:
-        """The number of worker processes (1: none, everything happens in this process)."""
+        """The processes that share the work, this one included (1: this one alone)."""
         return self._workers
+
+    @property
+    def processes(self) -> int:
+        """The worker processes beside this one (0: everything happens in this process)."""
+        return self._workers - 1
 
     @property
     def parallel_threshold(self) -> int:
@@ -600,7 +675,7 @@ class Decryptor:
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self._workers)
+            self._pool = ProcessPoolExecutor(max_workers=self.processes)
         return self._pool
 
     def decrypt(
@@ -636,12 +711,12 @@ class Decryptor:
         cache: SecretCache,
         pages: Iterable[SourcePage],
         *,
-        read_ahead: int = DEFAULT_READ_AHEAD,
+        read_ahead: int | None = DEFAULT_READ_AHEAD,
         progress: ProgressHook | None = None,
     ) -> Iterator[tuple[SourcePage, list[DecryptedEvent], list[Undecryptable]]]:
-        """Decrypt pages in order, reading ahead while user secrets unwrap in the workers.
+        """Decrypt pages in order, reading ahead while user secrets unwrap.
 
-        While worker processes unwrap secrets, up to ``read_ahead`` further pages are read,
+        While secrets unwrap, up to ``read_ahead`` further pages are read,
         and their events are decrypted as their visitors' secrets come back; while only
         payloads are out in the workers, one page (if ``read_ahead`` allows one). Each page
         is yielded once all its events are settled, in the order the pages came. When
@@ -658,7 +733,8 @@ class Decryptor:
             cache: The account's secret cache; new secrets are added to it.
             pages: The pages, read lazily.
             read_ahead: The most pages held beyond the one being finished; 0 reads none
-                ahead. Memory grows with it only while secrets unwrap.
+                ahead, ``None`` sets no limit. Memory grows with it only while secrets
+                unwrap.
             progress: Told how many secrets are unwrapped out of those sent so far.
 
         Yields:
@@ -667,9 +743,9 @@ class Decryptor:
         Raises:
             InvalidInputError: ``read_ahead`` is negative.
         """
-        if type(read_ahead) is not int or read_ahead < 0:
-            raise InvalidInputError("read_ahead", "must be a number of pages, 0 or more")
-        return self._stream(account_id, keys, cache, iter(pages), read_ahead, progress)
+        return self._stream(
+            account_id, keys, cache, iter(pages), check_read_ahead(read_ahead), progress
+        )
 
     def _stream(
         self,
@@ -707,8 +783,8 @@ class Decryptor:
                         failure, exhausted = error, True
                         continue
                     run.admit(page)
-                elif run.jobs:
-                    run.wait()
+                elif run.busy:
+                    run.step()
                 elif window:  # pragma: no cover - every waiting event has a job behind it
                     raise AssertionError("a page waits for a user secret that nobody unwraps")
                 elif failure is not None:

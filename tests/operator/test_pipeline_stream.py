@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import gc
 import json
+import multiprocessing
 import secrets as random
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from types import GeneratorType
 from typing import Any
@@ -211,6 +214,94 @@ def test_a_negative_read_ahead_is_refused(account: Account) -> None:
         Decryptor(workers=1).stream(ACCOUNT_ID, account.keys, SecretCache(), [], read_ahead=-1)
     with pytest.raises(InvalidInputError, match="read_ahead"):
         Operator({"accounts": []}, read_ahead=-1)
+    with pytest.raises(InvalidInputError, match="read_ahead"):
+        Decryptor(workers=1).stream(ACCOUNT_ID, account.keys, SecretCache(), [], read_ahead=1.5)  # type: ignore[arg-type]
+
+
+def test_workers_count_this_process_so_the_pool_holds_one_fewer(account: Account) -> None:
+    before = set(multiprocessing.active_children())
+    decryptor = Decryptor(workers=3, parallel_threshold=1)
+    try:
+        _run(account, decryptor, read_ahead=2)
+        started = set(multiprocessing.active_children()) - before
+    finally:
+        decryptor.close()
+
+    assert decryptor.workers == 3
+    assert decryptor.processes == 2
+    assert len(started) == 2
+    assert Decryptor(workers=1).processes == 0
+
+
+class _SlowPool:
+    """Stands in for the process pool: runs each job in a thread after a delay, so that the
+    calling process finds the backlog waiting and must share the unwrapping."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.timers: list[threading.Timer] = []
+        self.outstanding = 0
+        self.most_outstanding = 0
+        self._lock = threading.Lock()
+
+    def submit(self, function: Callable[..., Any], *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        with self._lock:
+            self.outstanding += 1
+            self.most_outstanding = max(self.most_outstanding, self.outstanding)
+
+        def run() -> None:
+            result = function(*args)
+            with self._lock:
+                self.outstanding -= 1
+            future.set_result(result)
+
+        timer = threading.Timer(self.delay, run)
+        self.timers.append(timer)
+        timer.start()
+        return future
+
+    def join(self) -> None:
+        for timer in self.timers:
+            timer.join()
+
+
+def test_this_process_unwraps_from_the_backlog_while_the_workers_are_busy(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unwrapped: list[tuple[bool, list[str]]] = []
+    real = _pipeline.unwrap_chunk
+    here = threading.current_thread()
+
+    def counting(keys: AccountKeys, items: Sequence[tuple[str, str]]) -> Any:
+        unwrapped.append((threading.current_thread() is here, [sid for sid, _ in items]))
+        return real(keys, items)
+
+    monkeypatch.setattr(_pipeline, "unwrap_chunk", counting)
+    monkeypatch.setattr(_pipeline, "_WORKER_CHUNK", 6)
+    with_one = _run(account, Decryptor(workers=1), read_ahead=0)
+    unwrapped.clear()
+    decryptor = Decryptor(workers=2, parallel_threshold=1)
+    slow = _SlowPool(delay=0.2)
+    monkeypatch.setattr(decryptor, "_executor", lambda: slow)
+    try:
+        shared = _run(account, decryptor, read_ahead=8)
+    finally:
+        slow.join()
+
+    assert [_summary(outcome) for _, outcome in shared] == [
+        _summary(outcome) for _, outcome in with_one
+    ]
+    local = [sid for in_here, chunk in unwrapped if in_here for sid in chunk]
+    remote = [sid for in_here, chunk in unwrapped if not in_here for sid in chunk]
+    assert local
+    assert remote
+    # Every secret was unwrapped exactly once, by one side or the other.
+    assert len(local) + len(remote) == len(set(local) | set(remote))
+    assert all(len(chunk) <= _pipeline._LOCAL_CHUNK for in_here, chunk in unwrapped if in_here)
+    assert all(len(chunk) == 6 for in_here, chunk in unwrapped if not in_here)
+    # Jobs wait in the backlog rather than in the pool, a few queued for the one worker.
+    assert slow.most_outstanding == _pipeline._QUEUED_PER_WORKER
 
 
 class _PagesSource:
@@ -283,6 +374,35 @@ def test_events_with_the_same_members_share_one_set_and_copies_do_not(account: A
     assert second.model_fields_set == {"event_id", "account_id", "secret_id", "payload"}
     # Each equals the model validated from its JSON the ordinary way.
     assert first.payload == PageView.model_validate_json(first.payload.model_dump_json())
+
+
+@pytest.mark.parametrize(("read_ahead", "held"), [(None, 5), (0, 1), (2, 3)])
+def test_sync_reads_ahead_without_a_limit_unless_told(
+    source: tuple[_PagesSource, dict[str, object]], read_ahead: int | None, held: int
+) -> None:
+    pages, login = source
+    served = 0
+    held_at_first = 0
+    serve = pages.page
+
+    def counting(since: str | None, limit: int | None) -> SourcePage:
+        nonlocal served
+        served += 1
+        return serve(since, limit)
+
+    def first(progress: object) -> None:
+        nonlocal held_at_first
+        if getattr(progress, "pages", 0) == 1 and not held_at_first:
+            held_at_first = served
+
+    pages.page = counting  # type: ignore[method-assign]
+    with Operator(login, workers=2, parallel_threshold=1) as operator:
+        state = operator.sync(pages, progress=first, read_ahead=read_ahead)
+
+    assert len(state) == 5 * 40
+    # The first page waits for secrets that unwrap in the workers: the pages read by then
+    # are the read-ahead, all of them without a limit.
+    assert held_at_first == held
 
 
 def _one_visitor(pair: KeyPair, events: list[tuple[object, dict[str, Any]]]) -> Outcome:
