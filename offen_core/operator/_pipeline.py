@@ -12,6 +12,7 @@ import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
@@ -673,6 +674,11 @@ class Decryptor:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
+    def _drop_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=self.processes)
@@ -742,6 +748,8 @@ class Decryptor:
 
         Raises:
             InvalidInputError: ``read_ahead`` is negative.
+            BrokenProcessPool: A worker process died (killed, out of memory) while the
+                stream ran; the pool is dropped and the next run starts a new one.
         """
         return self._stream(
             account_id, keys, cache, iter(pages), check_read_ahead(read_ahead), progress
@@ -791,6 +799,11 @@ class Decryptor:
                     raise failure
                 else:
                     return
+        except BrokenProcessPool:
+            # A worker process died (killed, out of memory): the pool can take no more jobs,
+            # so it goes, and the next run starts a new one.
+            self._drop_pool()
+            raise
         finally:
             if collecting:
                 gc.enable()

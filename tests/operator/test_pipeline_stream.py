@@ -7,10 +7,12 @@ from __future__ import annotations
 import gc
 import json
 import multiprocessing
+import os
 import secrets as random
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from types import GeneratorType
 from typing import Any
@@ -231,6 +233,37 @@ def test_workers_count_this_process_so_the_pool_holds_one_fewer(account: Account
     assert decryptor.processes == 2
     assert len(started) == 2
     assert Decryptor(workers=1).processes == 0
+
+
+_TEST_PROCESS = os.getpid()
+
+
+def _die(keys: AccountKeys, items: Sequence[tuple[str, str]]) -> Any:
+    """Stands in for the unwrapping in a worker process: the process dies at once."""
+    if os.getpid() == _TEST_PROCESS:
+        raise AssertionError("the secrets were to be unwrapped in the worker process")
+    os._exit(1)
+
+
+def test_a_worker_that_dies_fails_the_run_and_the_next_run_gets_a_new_pool(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_one = _run(account, Decryptor(workers=1), read_ahead=0)
+    decryptor = Decryptor(workers=2, parallel_threshold=1)
+    try:
+        # The worker is forked with the stand-in in place. The 25 secrets make two jobs,
+        # both queued at once, so none is left in the backlog for this process to take.
+        with monkeypatch.context() as patched:
+            patched.setattr(_pipeline, "unwrap_chunk", _die)
+            with pytest.raises(BrokenProcessPool):
+                _run(account, decryptor, read_ahead=2)
+        again = _run(account, decryptor, read_ahead=2)
+    finally:
+        decryptor.close()
+
+    assert [_summary(outcome) for _, outcome in again] == [
+        _summary(outcome) for _, outcome in with_one
+    ]
 
 
 class _SlowPool:
