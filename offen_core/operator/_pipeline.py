@@ -324,6 +324,9 @@ DEFAULT_READ_AHEAD = 8
 def check_read_ahead(read_ahead: int | None) -> int:
     """Check a ``read_ahead`` argument: pages, 0 or more, or ``None`` for no limit.
 
+    Args:
+        read_ahead: The argument as given.
+
     Returns:
         The number of pages (``None`` becomes the largest size a window can have).
 
@@ -341,7 +344,8 @@ _REMOTE_MINIMUM = 1_000
 """The fewest events with known secrets in a page worth decrypting in the worker processes."""
 
 _WORKER_CHUNK = 16
-"""User secrets per job for a worker process: about 25 ms of RSA-4096."""
+"""User secrets per job for a worker process (and per progress report when this process
+unwraps them all): about 25 ms of RSA-4096."""
 
 _QUEUED_PER_WORKER = 3
 """Jobs of secrets kept queued for each worker process, so that none waits for the next
@@ -722,12 +726,11 @@ class Decryptor:
     ) -> Iterator[tuple[SourcePage, list[DecryptedEvent], list[Undecryptable]]]:
         """Decrypt pages in order, reading ahead while user secrets unwrap.
 
-        While secrets unwrap, up to ``read_ahead`` further pages are read,
-        and their events are decrypted as their visitors' secrets come back; while only
-        payloads are out in the workers, one page (if ``read_ahead`` allows one). Each page
-        is yielded once all its events are settled, in the order the pages came. When
-        reading ahead fails, the pages read before are yielded first, then the error is
-        raised.
+        While secrets unwrap, up to ``read_ahead`` further pages are read, and their events
+        are decrypted as their visitors' secrets come back; while only payloads are out in
+        the workers, one page (if ``read_ahead`` allows one). Each page is yielded once all
+        its events are settled, in the order the pages came. When reading ahead fails, the
+        pages read before are yielded first, then the error is raised.
 
         The cyclic garbage collector pauses while this generator works (each event makes
         several small objects that live on, which it would scan over and over) and runs as
