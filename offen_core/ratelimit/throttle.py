@@ -31,9 +31,8 @@ class Throttle:
     `Decision`. Each step of the route's policy decides and counts an attempt in one atomic
     operation (a lock on memory storage, a Lua script on Redis, a compare-and-set on memcached
     and MongoDB), so concurrent attempts from threads or processes sharing the storage are
-    never lost nor counted twice. The window an
-    attempt falls in is computed from ``clock``; storage expiry only removes windows that
-    are over.
+    never lost nor counted twice. The window an attempt falls in is computed from ``clock``;
+    storage expiry only removes windows that are over.
 
     Args:
         storage: A `limits` storage URL (``"memory://"``, ``"redis://host:6379/0"``,
