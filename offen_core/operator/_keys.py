@@ -164,6 +164,18 @@ class AccountKeys:
     account_id: str
     keys: tuple[tuple[int | None, PrivateKey], ...] = field(repr=False)
 
+    def knows(self, key_version: int | None) -> bool:
+        """Tell whether a secret stamped with ``key_version`` has its key here.
+
+        Args:
+            key_version: The version in the secret's cipher string, or ``None`` (no stamp:
+                any key may open it, so it counts as known).
+
+        Returns:
+            Whether the version is ``None`` or one of the keys'.
+        """
+        return key_version is None or any(version == key_version for version, _ in self.keys)
+
     def ordered_for(self, key_version: int | None) -> tuple[PrivateKey, ...]:
         """Give the keys in the order to try for a secret stamped with ``key_version``.
 

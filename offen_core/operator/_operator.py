@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any, Self
 
-from offen_core.errors import InvalidInputError, StorageError
+from offen_core.errors import CryptoError, InvalidInputError, StorageError
 from offen_core.events import DecryptedEvent
 from offen_core.operator._keys import (
     AccountGrant,
@@ -292,6 +292,26 @@ class Operator:
             _log.debug("unlocked an account with %d key(s)", len(keys.keys))
         return keys
 
+    def _unlock_again(self, source: AccountSource) -> AccountKeys:
+        """Read and unwrap the account's keys anew: a key pair was rotated since `unlock`.
+
+        When the login's KEK no longer opens them (the KEK was rotated too), the keys of
+        this session stay, and the new key's secrets count as undecryptable until a new
+        login.
+        """
+        account_id = source.account_id
+        known = self._keys.pop(account_id, None)
+        self._headers.pop(account_id, None)
+        try:
+            keys = self.unlock(source)
+        except CryptoError:
+            if known is None:
+                raise
+            self._keys[account_id] = known
+            return known
+        _log.debug("read an account's keys again after a key rotation")
+        return keys
+
     def iter_batches(
         self,
         source: AccountSource,
@@ -347,7 +367,13 @@ class Operator:
                 cursor = page.sequence
 
         for page, decrypted, failed in self._decryptor.stream(
-            source.account_id, keys, cache, pages(), read_ahead=read_ahead, progress=hook
+            source.account_id,
+            keys,
+            cache,
+            pages(),
+            read_ahead=read_ahead,
+            progress=hook,
+            refresh_keys=lambda: self._unlock_again(source),
         ):
             done = replace(
                 done,

@@ -150,6 +150,16 @@ class SecretCache:
         self._entries.clear()
 
 
+def _stamp(cipher: str) -> int | None:
+    """The key version stamped on a wrapped user secret, or ``None`` (none, or unreadable)."""
+    if cipher.startswith("{1,} "):  # Offen's vault stamps none
+        return None
+    try:
+        return parse_cipher_string(cipher).key_version
+    except CryptoError:
+        return None
+
+
 def _unwrap_one(keys: AccountKeys, cipher: str) -> bytes | None:
     """The raw user secret in ``cipher``, or ``None``; tries the stamped key version first."""
     try:
@@ -361,6 +371,9 @@ ProgressHook = Callable[[int, int], None]
 Wanted = tuple[str, str]
 """A user secret to unwrap: ``(secret id, wrapped secret)``."""
 
+KeysRefresh = Callable[[], AccountKeys]
+"""Reads an account's keys again, for secrets stamped with a key version the run lacks."""
+
 
 class _Work:
     """A page on its way through the decryptor: its results so far, and what still waits."""
@@ -401,12 +414,16 @@ class _Run:
         keys: AccountKeys,
         cache: SecretCache,
         progress: ProgressHook | None,
+        refresh_keys: KeysRefresh | None,
     ) -> None:
         self.decryptor = decryptor
         self.account_id = account_id
         self.keys = keys
         self.cache = cache
         self.progress = progress
+        self.refresh_keys = refresh_keys
+        self.sought: set[int] = set()
+        """Key versions the keys were read again for in this run (once each)."""
         self.window: deque[_Work] = deque()
         self.jobs: dict[Future[Any], Callable[[Any], None]] = {}
         """Jobs in the worker processes, and what to do with each one's result."""
@@ -530,6 +547,7 @@ class _Run:
     def _unwrap(self, new: list[Wanted]) -> None:
         if not new:
             return
+        self._catch_up(new)
         if not self.unwrapping:
             self.submitted = self.unwrapped = 0
         self.submitted += len(new)
@@ -543,6 +561,22 @@ class _Run:
             return
         for start in range(0, len(new), _WORKER_CHUNK):
             self._settle_all(unwrap_chunk(self.keys, new[start : start + _WORKER_CHUNK]))
+
+    def _catch_up(self, new: list[Wanted]) -> None:
+        """Read the keys again when a secret names a key version they lack.
+
+        Such a secret was wrapped with a key pair made after the keys were unlocked (a
+        rotation during the session). Each unknown version is sought once per run, so a
+        client that stamps a version that does not exist costs one read, not one per page.
+        """
+        if self.refresh_keys is None:
+            return
+        for _, cipher in new:
+            version = _stamp(cipher)
+            if version is None or version in self.sought or self.keys.knows(version):
+                continue
+            self.sought.add(version)
+            self.keys = self.refresh_keys()
 
     def _feed(self) -> None:
         """Give the worker processes chunks of the backlog, up to a few queued for each."""
@@ -723,6 +757,7 @@ class Decryptor:
         *,
         read_ahead: int | None = DEFAULT_READ_AHEAD,
         progress: ProgressHook | None = None,
+        refresh_keys: KeysRefresh | None = None,
     ) -> Iterator[tuple[SourcePage, list[DecryptedEvent], list[Undecryptable]]]:
         """Decrypt pages in order, reading ahead while user secrets unwrap.
 
@@ -745,6 +780,9 @@ class Decryptor:
                 ahead, ``None`` sets no limit. Memory grows with it only while secrets
                 unwrap.
             progress: Told how many secrets are unwrapped out of those sent so far.
+            refresh_keys: Called when a new secret is stamped with a key version that
+                ``keys`` lack (a key pair rotated after they were unlocked); its keys are
+                used from then on. ``None``: such secrets count as `Reason.BAD_SECRET`.
 
         Yields:
             ``(page, decrypted events, undecryptable events)``, each list in the page's order.
@@ -754,20 +792,12 @@ class Decryptor:
             BrokenProcessPool: A worker process died (killed, out of memory) while the
                 stream ran; the pool is dropped and the next run starts a new one.
         """
-        return self._stream(
-            account_id, keys, cache, iter(pages), check_read_ahead(read_ahead), progress
-        )
+        run = _Run(self, account_id, keys, cache, progress, refresh_keys)
+        return self._stream(run, iter(pages), check_read_ahead(read_ahead))
 
     def _stream(
-        self,
-        account_id: str,
-        keys: AccountKeys,
-        cache: SecretCache,
-        pages: Iterator[SourcePage],
-        read_ahead: int,
-        progress: ProgressHook | None,
+        self, run: _Run, pages: Iterator[SourcePage], read_ahead: int
     ) -> Iterator[tuple[SourcePage, list[DecryptedEvent], list[Undecryptable]]]:
-        run = _Run(self, account_id, keys, cache, progress)
         window = run.window
         exhausted = False
         failure: Exception | None = None

@@ -502,3 +502,47 @@ def test_members_beyond_the_schema_keep_a_set_of_their_own(pool: KeyPairPool) ->
     for view, payload in zip(views, payloads, strict=True):
         assert view == PageView.model_validate(payload)
         assert view.model_fields_set == PageView.model_validate(payload).model_fields_set
+
+
+def test_a_stamp_the_keys_lack_reads_them_again_once_per_run(pool: KeyPairPool) -> None:
+    pair = pool()
+    keys = AccountKeys(ACCOUNT_ID, ((1, pair.private_key),))
+
+    def page(number: int) -> SourcePage:
+        # New visitors on every page, their secrets stamped with a version the keys lack
+        # (and will go on lacking); the one key still opens them.
+        people = [(random.token_hex(32), create_user_secret()) for _ in range(3)]
+        return SourcePage(
+            events=tuple(
+                RawEvent(new_ulid(), sid, encrypt_page_view(secret, page_view(number)))
+                for sid, secret in people
+            ),
+            deleted_event_ids=(),
+            secrets={
+                sid: "{1,7} " + wrap_user_secret(secret, pair.public_key).removeprefix("{1,} ")
+                for sid, secret in people
+            },
+            sequence=str(number),
+            more=number < 2,
+        )
+
+    pages = [page(number) for number in range(3)]
+    calls = 0
+
+    def refresh() -> AccountKeys:
+        nonlocal calls
+        calls += 1
+        return keys
+
+    def run() -> list[Outcome]:
+        stream = Decryptor(workers=1).stream(
+            ACCOUNT_ID, keys, SecretCache(), pages, read_ahead=0, refresh_keys=refresh
+        )
+        return [(decrypted, failed) for _, decrypted, failed in stream]
+
+    outcomes = run()
+    assert calls == 1
+    assert [len(decrypted) for decrypted, _ in outcomes] == [3, 3, 3]
+    assert all(failed == [] for _, failed in outcomes)
+    run()
+    assert calls == 2  # a new run seeks again: the keys may have changed since

@@ -215,3 +215,63 @@ def test_offen_reads_a_rotated_account_through_its_own_columns(
     assert account.encrypted_private_key.startswith("{1,} ")
     private = PrivateKey.from_jwk(json.loads(decrypt_symmetric(kek, account.encrypted_private_key)))
     assert private.public_key().to_jwk() == json.loads(account.public_key)
+
+
+def test_an_operator_session_reads_the_keys_again_after_a_rotation_during_it(
+    store: Store, pool: KeyPairPool, mailer: RecordingMailer, visitors: VisitorFlows
+) -> None:
+    flows = make_flows(store, pool, mailer)
+    setup(flows)
+    account_id = only_account(flows, ANN)
+    early = visit(visitors, account_id, 2)
+    login = flows.login({"username": ANN[0], "password": ANN[1]})
+    source = StoreSource(store, account_id)
+
+    with Operator(login, workers=1) as operator:
+        state = operator.sync(source)
+        flows.rotate_key_pair(session_for(flows, ANN), account_id, CREDENTIALS)
+        late = visit(visitors, account_id, 2, first=5)
+        assert _stamp(store, late.user_id, account_id) == 2
+        operator.sync(source, state)
+        # The keys read again stay for the session: a third visitor costs no further read.
+        reads = 0
+        header = source.header
+
+        def counted() -> Any:
+            nonlocal reads
+            reads += 1
+            return header()
+
+        source.header = counted  # type: ignore[method-assign]
+        later = visit(visitors, account_id, 1, first=9)
+        operator.sync(source, state)
+
+    assert state.undecryptable() == []
+    assert {event.event_id for event in state.events()} == {
+        *early.event_ids,
+        *late.event_ids,
+        *later.event_ids,
+    }
+    assert reads == 0
+
+
+def test_a_session_whose_kek_was_rotated_counts_the_new_secrets_and_goes_on(
+    store: Store, pool: KeyPairPool, mailer: RecordingMailer, visitors: VisitorFlows
+) -> None:
+    flows = make_flows(store, pool, mailer)
+    setup(flows)
+    account_id = only_account(flows, ANN)
+    early = visit(visitors, account_id, 2)
+    login = flows.login({"username": ANN[0], "password": ANN[1]})
+    source = StoreSource(store, account_id)
+
+    with Operator(login, workers=1) as operator:
+        state = operator.sync(source)
+        # A KEK rotation also makes a new key pair, wrapped under a KEK this login lacks.
+        flows.rotate_kek(session_for(flows, ANN), account_id, CREDENTIALS)
+        late = visit(visitors, account_id, 2, first=5)
+        operator.sync(source, state)
+
+    assert {event.event_id for event in state.events()} == set(early.event_ids)
+    assert {failure.event_id for failure in state.undecryptable()} == set(late.event_ids)
+    assert {str(failure.reason) for failure in state.undecryptable()} == {"bad_secret"}
