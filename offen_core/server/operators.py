@@ -343,6 +343,7 @@ class Operators:
         relationship = _grant(user, account.account_id, kek, password_key, email_key)
 
         with self._store.transaction() as transaction:
+            transaction.lock_instance()  # a racing setup waits here, then finds the rows
             if not transaction.is_empty():
                 raise ConflictError("this instance is set up already")
             transaction.create_account_user(user)

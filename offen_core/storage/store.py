@@ -102,6 +102,7 @@ from offen_core.storage.tables import (
     account_users,
     accounts,
     events,
+    schema_version,
     secrets,
     tombstones,
 )
@@ -423,6 +424,30 @@ class Store:
         self.ping()
         with self._translate():
             return schema.upgrade(self._shared.engine)
+
+    def lock_instance(self) -> None:
+        """Hold the instance's lock until the transaction ends; others that ask for it wait.
+
+        Setup takes it before it checks that the instance is empty, so that two setups
+        racing on one database cannot both find it empty and both write. The lock is the
+        row of the schema's version table, which every migrated database has, locked for
+        update; on SQLite a write transaction holds the whole database from its start, so
+        nothing more is needed.
+
+        Raises:
+            StorageError: Called on a Store outside `transaction`, or on a database that is
+                not migrated.
+        """
+        if self._bound is None:
+            raise StorageError(
+                "lock_instance holds only inside a transaction; "
+                "call it on the Store that transaction() yields"
+            )
+        if self._bound.dialect.name == "sqlite":
+            return
+        locked = select(schema_version.c.version_num).with_for_update()
+        if self._bound.execute(locked).first() is None:
+            raise StorageError("the database is not migrated; run `offen-core migrate` first")
 
     def is_empty(self) -> bool:
         """Whether Offen's six data tables hold no rows (an instance not set up yet).

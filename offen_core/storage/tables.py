@@ -13,7 +13,18 @@ These definitions describe the latest migration; the migrations themselves never
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, MetaData, PrimaryKeyConstraint, String, Table, Text
+from sqlalchemy import (
+    Column,
+    Index,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    TableClause,
+    Text,
+    column,
+    table,
+)
 
 from offen_core.storage._types import (
     BigInt,
@@ -35,12 +46,16 @@ __all__ = [
     "events",
     "metadata",
     "migrations",
+    "schema_version",
     "secrets",
     "tombstones",
 ]
 
 VERSION_TABLE = "offen_core_version"
 """The table where Alembic records offen_core's schema revision (Offen ignores it)."""
+
+schema_version: TableClause = table(VERSION_TABLE, column("version_num"))
+"""Alembic's version table, as far as offen_core reads it (Alembic owns its definition)."""
 
 OFFEN_MIGRATION_IDS: tuple[str, ...] = (
     "SCHEMA_INIT",

@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -15,6 +17,7 @@ from offen_core.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
+    StorageError,
     UnknownAccountError,
     UnknownSecretError,
 )
@@ -326,6 +329,51 @@ def test_transaction_rolls_back_every_operation_on_error(store: Store) -> None:
         change_both()
 
     assert store.get_account_user(user.account_user_id).email_lookup is None
+
+
+def test_lock_instance_makes_a_racing_transaction_wait_until_the_first_commits(
+    store: Store, make_store: Callable[..., Store]
+) -> None:
+    other = make_store()
+    seen: list[bool] = []
+
+    def second_setup() -> None:
+        with other.transaction() as tx:
+            tx.lock_instance()
+            seen.append(tx.is_empty())
+
+    with store.transaction() as tx:
+        tx.lock_instance()
+        assert tx.is_empty()
+        racing = threading.Thread(target=second_setup)
+        racing.start()
+        racing.join(timeout=0.5)
+        assert racing.is_alive(), "the second transaction went past the lock"
+        assert seen == []
+        tx.create_account(new_account())
+    racing.join(timeout=30)
+
+    assert not racing.is_alive()
+    assert seen == [False]
+
+
+def test_lock_instance_is_refused_outside_a_transaction(store: Store) -> None:
+    with pytest.raises(StorageError, match="inside a transaction"):
+        store.lock_instance()
+
+
+def test_lock_instance_needs_a_migrated_database(scratch_url: str) -> None:
+    unmigrated = Store(scratch_url)
+    try:
+        if unmigrated.engine.dialect.name == "sqlite":
+            # The write transaction holds the database file from its start: nothing to lock.
+            with unmigrated.transaction() as tx:
+                tx.lock_instance()
+        else:
+            with pytest.raises(StorageError), unmigrated.transaction() as tx:
+                tx.lock_instance()
+    finally:
+        unmigrated.close()
 
 
 # --- secrets --------------------------------------------------------------------------------
