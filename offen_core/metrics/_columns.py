@@ -47,8 +47,7 @@ def ulid_prefix(milliseconds: int) -> str:
     return "".join(reversed(digits))
 
 
-def _payloads(cols: Columns) -> list[Any]:
-    return [event.payload for event in cols.events]
+_read_event_fields = attrgetter("event_id", "secret_id", "account_id", "payload")
 
 
 # The payload's own fields, by column name: read together, in one pass over the payloads,
@@ -96,10 +95,6 @@ def _utm(cols: Columns) -> list[tuple[str | None, str | None]]:
 
 
 _EXTRACTORS: dict[str, Callable[[Columns], list[Any]]] = {
-    "payload": _payloads,
-    "id": lambda cols: [event.event_id for event in cols.events],
-    "secret": lambda cols: [event.secret_id or None for event in cols.events],
-    "account": lambda cols: [event.account_id or None for event in cols.events],
     "page": lambda cols: _through_distinct(page_key_or_none, cols.get("href")),
     "referrer": lambda cols: [
         referrer_value(ref, href) if ref else None
@@ -123,7 +118,11 @@ class Columns:
 
     def __init__(self, events: Iterable[DecryptedEvent]) -> None:
         listed = list(events)
-        ids = [event.event_id for event in listed]
+        # The fields of the event itself, read in one visit to each event.
+        rows = list(map(_read_event_fields, listed))
+        ids, secrets, accounts, payloads = [list(column) for column in zip(*rows, strict=True)] or (
+            [[], [], [], []]
+        )
         try:
             lengths = set(map(len, ids))
         except TypeError:
@@ -133,10 +132,16 @@ class Columns:
         if not all(map(le, ids, ids[1:])):
             # Sort positions by the ids already read; a stable sort keeps equal ids in order.
             order = sorted(range(len(ids)), key=ids.__getitem__)
-            listed = [listed[i] for i in order]
-            ids = [ids[i] for i in order]
+            listed, ids, secrets, accounts, payloads = (
+                [column[i] for i in order] for column in (listed, ids, secrets, accounts, payloads)
+            )
         self.events: Sequence[DecryptedEvent] = listed
-        self._cache: dict[str, list[Any]] = {"id": ids}
+        self._cache: dict[str, list[Any]] = {
+            "id": ids,
+            "secret": [secret or None for secret in secrets],
+            "account": [account or None for account in accounts],
+            "payload": payloads,
+        }
         self._memos: dict[str, object] = {}
         self._parent: Columns | None = None
         self._index: range | list[int] | None = None

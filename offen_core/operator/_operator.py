@@ -4,13 +4,13 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any, Self
 
+from offen_core._gc import collector_paused
 from offen_core.errors import CryptoError, InvalidInputError, StorageError
 from offen_core.events import DecryptedEvent
 from offen_core.operator._keys import (
@@ -430,12 +430,7 @@ class Operator:
         check_read_ahead(read_ahead)
         # The state's events live on and hold no cycles: the cyclic garbage collector would
         # scan them again and again while they pile up, so it waits until the sync is over.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        with collector_paused():
             for batch in self._batches(source, state.sequence, progress, read_ahead):
                 state.apply(batch)
-        finally:
-            if collecting:
-                gc.enable()
         return state

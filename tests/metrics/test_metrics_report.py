@@ -4,11 +4,13 @@
 
 from __future__ import annotations
 
+import gc
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from metrics_factory import ACCOUNT, NOW, Events, ulid_for
+from metrics_factory import ACCOUNT, NOW, OTHER_ACCOUNT, Events, ulid_for
 
 from offen_core.errors import InvalidInputError
 from offen_core.events import DecryptedEvent, PageView
@@ -277,3 +279,45 @@ def test_event_id_that_is_not_a_ulid_is_rejected() -> None:
     with pytest.raises(InvalidInputError) as caught:
         default_stats([good, broken], now=NOW)
     assert caught.value.field == "eventId"
+
+
+@pytest.mark.parametrize("collecting", [True, False])
+def test_the_report_pauses_the_garbage_collector_and_leaves_it_as_found(
+    collecting: bool,
+) -> None:
+    make = Events()
+    seen: list[bool] = []
+
+    def events() -> Iterator[DecryptedEvent]:
+        for user in ("a", "b", "a"):
+            seen.append(gc.isenabled())
+            yield make(user=user)
+
+    was = gc.isenabled()
+    try:
+        gc.enable() if collecting else gc.disable()
+        assert default_stats(events(), now=NOW).unique_users == 2
+        assert seen == [False] * 3
+        assert gc.isenabled() is collecting
+        broken = DecryptedEvent.model_construct(
+            event_id="not-a-ulid", account_id=ACCOUNT, secret_id=None, payload=PageView()
+        )
+        with pytest.raises(InvalidInputError):
+            default_stats([broken], now=NOW)
+        assert gc.isenabled() is collecting
+    finally:
+        gc.enable() if was else gc.disable()
+
+
+def test_events_out_of_order_keep_their_own_visitor_and_account() -> None:
+    make = Events()
+    first, second, third = (
+        make(user="x", account=ACCOUNT),
+        make(user=None, account=ACCOUNT),
+        make(user="y", account=OTHER_ACCOUNT),
+    )
+    report = default_stats([third, first, second], now=NOW)
+    in_order = default_stats([first, second, third], now=NOW)
+    assert report == in_order
+    assert (report.unique_users, report.unique_accounts) == (2, 2)
+    assert (report.pageviews[-1].visitors, report.pageviews[-1].accounts) == (2, 2)
