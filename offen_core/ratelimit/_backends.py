@@ -22,6 +22,7 @@ from typing import Any, NamedTuple, Protocol
 from limits.aio.storage import MemcachedStorage as AsyncMemcachedStorage
 from limits.aio.storage import MemoryStorage as AsyncMemoryStorage
 from limits.aio.storage import MongoDBStorage as AsyncMongoDBStorage
+from limits.aio.storage import RedisClusterStorage as AsyncRedisClusterStorage
 from limits.aio.storage import RedisStorage as AsyncRedisStorage
 from limits.aio.storage import Storage as AsyncStorage
 from limits.storage import MemcachedStorage, MemoryStorage, MongoDBStorage, RedisStorage, Storage
@@ -330,19 +331,37 @@ class _AsyncRedis:
         self._attempt = client.register_script(_ATTEMPT)
         self._undo = client.register_script(_UNDO)
         self._client = client
+        self._learn_slots: Any = (
+            getattr(client, "initialize", None)
+            if isinstance(storage, AsyncRedisClusterStorage)
+            else None
+        )
+
+    async def _ready(self) -> None:
+        # redis-py's asyncio cluster client learns which node serves which slot on its first
+        # command, and commands sent alongside that one pick a node before the map is known.
+        # They are answered MOVED, and after a few of those the client drops every
+        # connection, failing the steps in flight with errors that are not storage errors.
+        # Learning the map before the first step avoids it (the client serialises the calls).
+        if self._learn_slots is not None:
+            await self._learn_slots()
+            self._learn_slots = None
 
     async def attempt(self, slot: Slot, now: float, max_wait: float) -> StepResult:
+        await self._ready()
         reply = await self._attempt(
             keys=[self._prefixed(slot.key)], args=_attempt_args(slot, now, max_wait)
         )
         return _result(reply)
 
     async def undo(self, slot: Slot, now: float, result: StepResult) -> None:
+        await self._ready()
         await self._undo(
             keys=[self._prefixed(slot.key)], args=[repr(now), result.rank, result.anchor]
         )
 
     async def clear(self, slot: Slot) -> None:
+        await self._ready()
         await self._client.delete(self._prefixed(slot.key))
 
 

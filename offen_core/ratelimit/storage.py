@@ -61,11 +61,11 @@ def open_storage(url: str = DEFAULT_STORAGE_URL, **options: Any) -> Storage:
     Storage errors are wrapped, so a throttle can tell them apart.
 
     Args:
-        url: The storage URL. Connection options for Redis and MongoDB may go in its query
-            string (``?socket_timeout=1&socket_connect_timeout=1`` for Redis,
-            ``?serverSelectionTimeoutMS=1000`` for MongoDB keep a dead server from stalling
-            requests); for memcached pass them as ``options`` (``connect_timeout=1,
-            timeout=1``).
+        url: The storage URL. Connection options for a single Redis server and for MongoDB
+            may go in its query string (``?socket_timeout=1&socket_connect_timeout=1`` for
+            Redis, ``?serverSelectionTimeoutMS=1000`` for MongoDB keep a dead server from
+            stalling requests); Redis Sentinel and Cluster ignore the query string, so pass
+            them as ``options`` there, as for memcached (``connect_timeout=1, timeout=1``).
         **options: Passed on to the storage's constructor.
 
     Returns:
@@ -147,6 +147,8 @@ def close_storage(storage: Storage) -> None:
     close = getattr(client, "close", None)
     if callable(close):
         close()
+    for sentinel in _sentinel_clients(storage):
+        sentinel.close()
 
 
 async def aclose_storage(storage: AsyncStorage) -> None:
@@ -160,7 +162,22 @@ async def aclose_storage(storage: AsyncStorage) -> None:
     if isinstance(storage, AsyncMongoDBStorage):
         storage.storage.close()
         return
-    client = getattr(getattr(storage, "bridge", None), "storage", None)
+    bridge = getattr(storage, "bridge", None)
+    client = getattr(bridge, "storage", None)
     aclose = getattr(client, "aclose", None)
     if aclose is not None:
         await aclose()
+    for sentinel in _sentinel_clients(bridge):
+        aclose = getattr(sentinel, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def _sentinel_clients(holder: object) -> list[Any]:
+    """Return the clients a Sentinel storage keeps for asking its sentinels about the master.
+
+    They are not the master's client, and closing that one leaves them open: a closed
+    throttle would keep a connection to each sentinel until garbage collection (an async one
+    then warns that it was never closed). Other storages have none.
+    """
+    return list(getattr(getattr(holder, "sentinel", None), "sentinels", ()))

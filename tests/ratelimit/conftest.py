@@ -5,6 +5,8 @@
 The storages are memory, the shared Redis and a memcached server these tests start for
 themselves (memcached keeps nothing on disk and is cheap to start). A test that stops a
 server gets a private one of its own; the shared Redis on 6379 is never stopped or flushed.
+The Redis topologies are private too: a three-node Redis Cluster for the session, and a
+Sentinel watching a master of its own for each test that takes one.
 """
 
 from __future__ import annotations
@@ -235,3 +237,155 @@ def opened_storage(request: pytest.FixtureRequest) -> Iterator[Storage]:
     storage = open_storage(url)
     yield storage
     close_storage(storage)
+
+
+def _redis_tools_on_path(*tools: str) -> None:
+    for tool in tools:
+        if shutil.which(tool) is None:
+            _missing(f"{tool} is not on the PATH (Debian: apt-get install redis-server)")
+
+
+class PrivateClusterNode(PrivateServer):
+    """A redis-server in cluster mode with no persistence; its node table is in ``directory``."""
+
+    name = "redis-server (cluster node)"
+    scheme = "redis"
+
+    def __init__(self, directory: Path) -> None:
+        port = _free_port()
+        super().__init__(
+            [
+                "redis-server",
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                str(directory / "nodes.conf"),
+                # The bus port defaults to port + 10000, past 65535 for a high free port.
+                "--cluster-port",
+                str(_free_port()),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(directory),
+            ],
+            port,
+        )
+
+
+class PrivateCluster:
+    """Three cluster nodes of these tests alone, joined into one Redis Cluster, no replicas.
+
+    ``url`` names every node, as `limits`' ``redis+cluster://host:port,host:port`` does.
+    """
+
+    size = 3
+
+    def __init__(self, directory: Path) -> None:
+        self.nodes: list[PrivateClusterNode] = []
+        try:
+            for index in range(self.size):
+                node_directory = directory / f"node-{index}"
+                node_directory.mkdir()
+                self.nodes.append(PrivateClusterNode(node_directory))
+            addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
+            create = ["redis-cli", "--cluster", "create", *addresses]
+            subprocess.run(
+                [*create, "--cluster-replicas", "0", "--cluster-yes"],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=30,
+            )
+            self._wait_until_ok()
+        except BaseException:
+            self.stop()
+            raise
+        self.url = "redis+cluster://" + ",".join(addresses)
+
+    def _wait_until_ok(self) -> None:
+        # `--cluster create` returns once the nodes agree on the slots; each node says
+        # `cluster_state:ok` only when it has also seen every slot served.
+        deadline = time.monotonic() + 10
+        for node in self.nodes:
+            client = redis.Redis(host="127.0.0.1", port=node.port)
+            try:
+                while client.execute_command("CLUSTER INFO")["cluster_state"] != "ok":
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("the private Redis Cluster did not form within 10 s")
+                    time.sleep(0.05)
+            finally:
+                client.close()
+
+    def stop(self) -> None:
+        """Stop every node this cluster started (and only those)."""
+        for node in self.nodes:
+            node.stop()
+
+
+class PrivateSentinel(PrivateServer):
+    """A Redis Sentinel watching a private master it starts first, on free ports.
+
+    ``url`` reaches the master through the Sentinel (``redis+sentinel://host:port/service``);
+    ``master`` is that master, which a test may stop.
+    """
+
+    name = "redis-server --sentinel"
+    scheme = "redis+sentinel"
+    service = "mymaster"
+
+    def __init__(self, directory: Path) -> None:
+        master_directory = directory / "master"
+        master_directory.mkdir()
+        self.master = PrivateRedis(master_directory)
+        port = _free_port()
+        # Sentinel rewrites its configuration file, so it lives in the test's directory.
+        config = directory / "sentinel.conf"
+        config.write_text(
+            f"port {port}\n"
+            "bind 127.0.0.1\n"
+            f"dir {directory}\n"
+            f"sentinel monitor {self.service} 127.0.0.1 {self.master.port} 1\n"
+            f"sentinel down-after-milliseconds {self.service} 500\n"
+        )
+        try:
+            super().__init__(["redis-server", str(config), "--sentinel"], port)
+        except BaseException:
+            self.master.stop()
+            raise
+        self.url += f"/{self.service}"
+
+    def stop(self) -> None:
+        """Stop the Sentinel and its master (if the test has not stopped it already)."""
+        super().stop()
+        self.master.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateCluster]:
+    """A private three-node Redis Cluster, shared by the session's tests.
+
+    It takes a few seconds to form, hence one per session; tests keep apart by key prefix.
+    """
+    _redis_tools_on_path("redis-server", "redis-cli")
+    cluster = PrivateCluster(tmp_path_factory.mktemp("redis-cluster"))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def redis_sentinel(tmp_path: Path) -> Iterator[PrivateSentinel]:
+    """A private Sentinel and its master, of this test alone; the test may stop the master."""
+    _redis_tools_on_path("redis-server")
+    sentinel = PrivateSentinel(tmp_path)
+    try:
+        yield sentinel
+    finally:
+        sentinel.stop()
