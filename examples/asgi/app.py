@@ -302,6 +302,9 @@ def create_app(
         app.add_api_route(path, page, methods=["GET"], include_in_schema=False)
     app.add_api_route("/demo/{rest:path}", page, methods=["GET"], include_in_schema=False)
     app.add_api_route("/browser/{name}", page, methods=["GET"], include_in_schema=False)
+    for prefix in ("/join", "/reset-password"):
+        for path in (f"{prefix}/{{token}}", f"{prefix}/{{token}}/"):
+            app.add_api_route(path, page, methods=["GET"], include_in_schema=False)
     return app
 
 

@@ -4,7 +4,8 @@
 
 Each line has the shape of Offen's log: ``- - - [time] "METHOD PATH PROTOCOL" STATUS -``.
 The three leading dashes stand where the common log format prints the client's address and
-identity; the query string is left out (it can name accounts and cursors); every 2xx and 3xx
+identity; the query string is left out (it can name accounts and cursors), and so is the
+token of a mailed link (``/join/-``); every 2xx and 3xx
 status is written as 200, as Offen does, so that the log does not tell whether a visitor had
 given consent (``POST /api/events`` answers 201 with consent and 204 without).
 
@@ -57,12 +58,26 @@ def _clean(text: str) -> str:
     )
 
 
+_MAILED_LINKS: Final = ("/join/", "/reset-password/")
+"""Paths whose rest is the token of an invitation or reset mail."""
+
+
+def _without_token(path: str) -> str:
+    # A mailed link's path is its token, which opens the invitation or the reset to whoever
+    # reads it; the log keeps only which kind of link was opened.
+    for prefix in _MAILED_LINKS:
+        if path.startswith(prefix) and len(path) > len(prefix):
+            return f"{prefix}-"
+    return path
+
+
 def access_line(method: str, path: str, protocol: str, status: int, when: datetime) -> str:
     """Format one access log line.
 
     Args:
         method: The request method.
-        path: The request path; a query string, if given, is cut off.
+        path: The request path; a query string, if given, is cut off, and so is what
+            follows ``/join/`` or ``/reset-password/`` (a mailed link's token).
         protocol: For example ``HTTP/1.1``.
         status: The status answered; 2xx and 3xx are written as 200.
         when: When the request was answered.
@@ -72,7 +87,8 @@ def access_line(method: str, path: str, protocol: str, status: int, when: dateti
     """
     shown = 200 if 200 <= status < 400 else status
     stamp = when.astimezone(UTC).strftime("%d/%b/%Y:%H:%M:%S %z")
-    request = f"{_clean(method)} {_clean(path.split('?', 1)[0])} {_clean(protocol)}"
+    shown_path = _without_token(path.split("?", 1)[0])
+    request = f"{_clean(method)} {_clean(shown_path)} {_clean(protocol)}"
     return f'- - - [{stamp}] "{request}" {shown} -'
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Final
 
+from examples.common.pages import is_operator_page
+
 __all__ = ["CSP", "HSTS", "PageKind", "page_kind", "response_headers"]
 
 
@@ -29,6 +31,9 @@ class PageKind(StrEnum):
     """``/visitor/``: the visitor's own data, never framed."""
     DEMO = "demo"
     """``/demo/``: the demo host page."""
+    OPERATOR = "operator"
+    """``/join/<token>/`` and ``/reset-password/<token>/``: an operator sets a password; never
+    framed, never cached (the address carries a one-time token)."""
 
 
 _PAGE_POLICY: Final = (
@@ -44,6 +49,7 @@ CSP: Final[dict[PageKind, str]] = {
     PageKind.VAULT: f"{_PAGE_POLICY}; frame-ancestors *",
     PageKind.VISITOR: f"{_PAGE_POLICY}; frame-ancestors 'none'",
     PageKind.DEMO: f"{_PAGE_POLICY}; frame-ancestors 'none'",
+    PageKind.OPERATOR: f"{_PAGE_POLICY}; frame-ancestors 'none'",
 }
 """The Content-Security-Policy of each kind of answer (no inline script or style anywhere)."""
 
@@ -75,6 +81,8 @@ def page_kind(path: str) -> PageKind:
         return PageKind.VISITOR
     if path == "/demo" or path.startswith("/demo/"):
         return PageKind.DEMO
+    if is_operator_page(path):
+        return PageKind.OPERATOR
     if path == "/script.js" or path.startswith("/browser/"):
         return PageKind.ASSET
     return PageKind.API
@@ -95,7 +103,9 @@ def response_headers(path: str, *, tls: bool) -> list[tuple[str, str]]:
     headers = [*_COMMON, ("Content-Security-Policy", CSP[kind])]
     if kind is not PageKind.VAULT:
         headers.append(("X-Frame-Options", "DENY"))
-    headers.append(("Cache-Control", "no-store" if kind is PageKind.API else "no-cache"))
+    # The operator page's address carries a one-time token: keep it out of every cache.
+    uncached = kind in (PageKind.API, PageKind.OPERATOR)
+    headers.append(("Cache-Control", "no-store" if uncached else "no-cache"))
     if tls:
         headers.append(("Strict-Transport-Security", HSTS))
     return headers

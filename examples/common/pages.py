@@ -3,21 +3,25 @@
 """The static pages and files both servers serve, looked up by request path.
 
 The browser side lives in ``examples/browser/`` (docs/guides/browser.md): ``/script.js``,
-``/vault/``, ``/visitor/``, ``/demo/`` (and any path below it) and ``/browser/<file>``. The
-start page ``/`` is the example's own. Only files present in the folder when the server
-starts are served, by their plain names, so no path can reach outside it. Headers come from
-`examples.common.headers`; this module gives bodies and content types.
+``/vault/``, ``/visitor/``, ``/demo/`` (and any path below it), the operator page at
+``/join/<token>/`` and ``/reset-password/<token>/`` (the addresses the mails link to) and
+``/browser/<file>``. The start page ``/`` is the example's own. Only files present in the
+folder when the server starts are served, by their plain names, so no path can reach outside
+it. Headers come from `examples.common.headers`; this module gives bodies and content types.
 """
 
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-__all__ = ["BROWSER_DIR", "INDEX_PAGE", "Page", "Pages"]
+from offen_core.server.tokens import MAX_TOKEN_LENGTH
+
+__all__ = ["BROWSER_DIR", "INDEX_PAGE", "Page", "Pages", "is_operator_page"]
 
 BROWSER_DIR: Final = Path(__file__).resolve().parents[1] / "browser"
 """The folder of the browser side."""
@@ -36,6 +40,29 @@ _TYPES: Final = {
     ".ico": "image/x-icon",
 }
 _HTML: Final = _TYPES[".html"]
+
+# One path segment of the characters a mailed token is made of (URL-safe base64 and the
+# signature's separators), up to the longest token the server reads; a segment of dots only
+# would be a relative path, not a token.
+_OPERATOR_PATH: Final = re.compile(
+    rf"/(?:join|reset-password)/(?!\.+/?$)[A-Za-z0-9._~-]{{1,{MAX_TOKEN_LENGTH}}}/?"
+)
+
+
+def is_operator_page(path: str) -> bool:
+    """Tell whether a path is a link of an invitation or password reset mail.
+
+    The server answers every such path with the same page; the page reads the token from its
+    own address, so no token is ever written into HTML.
+
+    Args:
+        path: The request path, without the query string.
+
+    Returns:
+        ``True`` for ``/join/<token>/`` and ``/reset-password/<token>/`` (the final slash is
+        optional), ``False`` for anything else, a missing or nested token included.
+    """
+    return _OPERATOR_PATH.fullmatch(path) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +129,8 @@ class Pages:
             return self._files.get("visitor.html")
         if path == "/demo" or path.startswith("/demo/"):
             return self.demo_page()
+        if is_operator_page(path):
+            return self._files.get("operator.html")
         if path.startswith("/browser/"):
             return self._files.get(path.removeprefix("/browser/"))
         return None

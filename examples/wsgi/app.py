@@ -175,6 +175,8 @@ _PAGES: tuple[str, ...] = (
     "/demo",
     "/demo/<path:rest>",
     "/browser/<name>",
+    "/join/<token>",
+    "/reset-password/<token>",
 )
 
 

@@ -12,9 +12,11 @@ out of the host page's reach.
 
 from __future__ import annotations
 
+import email
 import html
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -27,6 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar, Final, TypeVar
 
+import httpx
 import uvicorn
 
 from examples.asgi.app import create_app
@@ -99,12 +102,43 @@ class LiveServer:
         service: The example's service (its ``store`` is the server's).
         account_id: The instance's account.
         password: The operator's password (the email is `EMAIL`).
+        outbox: The folder the server writes its mails to.
     """
 
     url: str
     service: Service
     account_id: str
     password: str = field(repr=False)
+    outbox: Path = field(repr=False)
+
+    def mailed_link(self, to: str, kind: str) -> str:
+        """The newest link of a kind (``join`` or ``reset-password``) mailed to ``to``."""
+        pattern = re.compile(rf"{re.escape(self.url)}/{kind}/[^/\s]+/")
+        for path in sorted(self.outbox.iterdir(), reverse=True):
+            message = email.message_from_bytes(path.read_bytes())
+            if message["To"] != to:
+                continue
+            found = pattern.search(message.get_payload(decode=True).decode("utf-8"))
+            if found:
+                return found.group(0)
+        raise AssertionError(f"no {kind} link was mailed to {to}")
+
+    def invite(self, invitee: str) -> str:
+        """Share the account with ``invitee`` as the operator over HTTP; give the join link."""
+        with httpx.Client(base_url=self.url) as client:
+            login = client.post("/api/login", json={"username": EMAIL, "password": self.password})
+            assert login.status_code == 200, login.text
+            shared = client.post(
+                "/api/share-account",
+                json={
+                    "invitee": invitee,
+                    "emailAddress": EMAIL,
+                    "password": self.password,
+                    "grantAdminPrivileges": False,
+                },
+            )
+            assert shared.status_code == 204, shared.text
+        return self.mailed_link(invitee, "join")
 
     def events(self) -> list[StoredEvent]:
         """Every event of the account, as stored (ciphertext)."""
@@ -156,21 +190,27 @@ def decrypt_account(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 @contextmanager
-def live_server(folder: Path) -> Iterator[LiveServer]:
+def live_server(folder: Path, **overrides: Any) -> Iterator[LiveServer]:
     """Run the FastAPI example in uvicorn in a thread, on a new SQLite database.
 
     The account's key pair comes from the test session's pool of 2048-bit pairs.
+
+    Args:
+        folder: Where the database and the mail outbox go.
+        overrides: Further settings (``recovery_keys=True``).
     """
     password = secrets.token_urlsafe(12)
     sock = free_socket()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    outbox = folder / "outbox"
     settings = Settings(
         secret=secrets.token_bytes(32),
         database_url=f"sqlite:///{folder / 'e2e.db'}",
         base_url=url,
         expiry_interval=0,
-        mail_outbox=str(folder / "outbox"),
+        mail_outbox=str(outbox),
         access_log=False,
+        **overrides,
     )
     service = Service(settings, key_pair_factory=shared_key_pair_pool())
     service.start()
@@ -191,7 +231,7 @@ def live_server(folder: Path) -> Iterator[LiveServer]:
     thread.start()
     try:
         wait_until(lambda: server.started, timeout=20, what="uvicorn to start")
-        yield LiveServer(url, service, account.account_id, password)
+        yield LiveServer(url, service, account.account_id, password, outbox)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

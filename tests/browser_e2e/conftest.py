@@ -96,6 +96,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="session")
+def recovery_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """Another FastAPI example like `server`, in recovery-key mode."""
+    with live_server(tmp_path_factory.mktemp("e2e-recovery"), recovery_keys=True) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
 def host(server: LiveServer) -> Iterator[HostSite]:
     """The host pages, on another origin than the server."""
     with host_site(server) as site:

@@ -1,6 +1,6 @@
 # SPDX-FileCopyrightText: 2026 The offen_core authors
 # SPDX-License-Identifier: Apache-2.0
-"""axe-core in Chromium: no serious or critical violation on the banner and the visitor page.
+"""axe-core in Chromium: no serious or critical violation on the banner and the pages.
 
 axe-core (pinned in this folder's package.json) is added to every frame as an init script,
 which the pages' Content-Security-Policy does not apply to, and `axe.run` is called in the
@@ -90,3 +90,28 @@ def test_the_visitor_page_has_no_serious_accessibility_violation(
     visitor.get_by_role("button", name="Opt out and delete my data").click()
     wait_until(lambda: "opted out" in status.inner_text(), what="the opt-out")
     assert _serious(visitor.main_frame) == []
+
+
+def test_the_operator_page_has_no_serious_accessibility_violation(
+    axe_context: Any, recovery_server: LiveServer
+) -> None:
+    invitee = "checks.accessibility@example.org"
+    page = axe_context.new_page()
+    page.goto(recovery_server.invite(invitee))
+    page.get_by_role("button", name="Join").wait_for(state="visible")
+
+    assert _serious(page.main_frame) == []
+
+    # With an error next to a field.
+    page.get_by_label("Email address").fill(invitee)
+    page.get_by_label("New password", exact=True).fill("a long enough password")
+    page.get_by_label("Repeat the new password").fill("another long password")
+    page.get_by_role("button", name="Join").click()
+    page.get_by_role("alert").filter(has_text="differ").wait_for()
+    assert _serious(page.main_frame) == []
+
+    # Joined, with the recovery key on show.
+    page.get_by_label("Repeat the new password").fill("a long enough password")
+    page.get_by_role("button", name="Join").click()
+    page.locator("#recovery-key").wait_for(state="visible")
+    assert _serious(page.main_frame) == []

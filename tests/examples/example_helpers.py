@@ -112,11 +112,15 @@ class Server:
 
     def last_token(self, kind: str) -> str:
         """The token of the newest link of a kind (``join`` or ``reset-password``)."""
+        return unquote(self.last_link(kind).split("/")[2])
+
+    def last_link(self, kind: str) -> str:
+        """The path of the newest link of a kind, as mailed (``/join/<token>/``)."""
         for message in reversed(self.mails()):
             text = message.get_payload(decode=True).decode("utf-8")
-            found = re.search(rf"/{kind}/([^/\s]+)/", text)
+            found = re.search(rf"https?://[^/\s]+(/{kind}/[^/\s]+/)", text)
             if found:
-                return unquote(found.group(1))
+                return found.group(1)
         raise AssertionError(f"no {kind} link was mailed")
 
 

@@ -10,14 +10,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from examples.common.accesslog import DropServerAccessLog, access_line, configure_logging
 from examples.common.expiry import ExpiryThread
 from examples.common.headers import PageKind, page_kind, response_headers
+from examples.common.pages import BROWSER_DIR, Pages, is_operator_page
 from examples.common.settings import PREFIX, VARIABLES, Settings
 from examples.common.wire import parse_cookie_header, parse_query
 from offen_core.crypto import hash_fast, new_fast_salt
 from offen_core.errors import InvalidInputError
+from offen_core.server.mail import invite_link, reset_link
+from offen_core.server.tokens import MAX_TOKEN_LENGTH, TokenSigner
 from offen_core.storage import Account, ImportedEvent, Store
 
 SECRET_TEXT = base64.b64encode(b"sixteen byte key" * 2).decode()
@@ -151,6 +156,66 @@ def test_page_kinds_and_headers() -> None:
     assert "X-Frame-Options" not in secure
 
 
+def test_operator_pages_are_never_framed_nor_cached() -> None:
+    assert page_kind("/join/abc.def/") is PageKind.OPERATOR
+    assert page_kind("/reset-password/abc") is PageKind.OPERATOR
+    assert page_kind("/join/") is PageKind.API
+    assert page_kind("/join/a/b/") is PageKind.API
+    headers = dict(response_headers("/reset-password/abc/", tls=False))
+
+    assert headers["Cache-Control"] == "no-store"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+
+
+_PAGES = Pages()
+_OPERATOR_HTML = (BROWSER_DIR / "operator.html").read_bytes()
+_SIGNER = TokenSigner(b"a test secret of 32 bytes length")
+
+
+@given(
+    email=st.emails(),
+    key=st.binary(min_size=32, max_size=32).map(lambda raw: base64.b64encode(raw).decode()),
+)
+def test_every_mailed_link_leads_to_the_operator_page(email: str, key: str) -> None:
+    links = (
+        invite_link("https://analytics.example", _SIGNER.issue_invite(email)),
+        invite_link("https://analytics.example/", _SIGNER.issue_invite(email, key)),
+        reset_link("https://analytics.example", _SIGNER.issue_reset(email, key, "stamp")),
+    )
+    for link in links:
+        path = link.removeprefix("https://analytics.example")
+
+        page = _PAGES.lookup(path)
+
+        assert is_operator_page(path)
+        assert page is not None
+        assert page.body == _OPERATOR_HTML
+        assert page.content_type.startswith("text/html")
+
+
+_TOKEN_TEXT = st.text(
+    alphabet="ABCXYZabcxyz0189-_.~", min_size=1, max_size=MAX_TOKEN_LENGTH
+).filter(lambda text: text.strip(".") != "")
+
+
+@given(token=_TOKEN_TEXT, prefix=st.sampled_from(["/join/", "/reset-password/"]))
+def test_only_one_whole_token_segment_makes_an_operator_path(token: str, prefix: str) -> None:
+    assert is_operator_page(f"{prefix}{token}/")
+    assert is_operator_page(f"{prefix}{token}")
+    assert not is_operator_page(f"{prefix}{token}/more/")
+    assert not is_operator_page(f"{prefix}{token}//")
+    assert not is_operator_page(f"{prefix}{token}{token}{'x' * MAX_TOKEN_LENGTH}/")
+    assert not is_operator_page(f"{prefix.rstrip('/')}x/{token}/")
+    assert _PAGES.lookup(f"{prefix}{token}/more/") is None
+
+
+@pytest.mark.parametrize("segment", ["", ".", "..", "a b", "a%2Fb", "<script>", "ä"])
+def test_segments_that_are_no_token_make_no_operator_path(segment: str) -> None:
+    assert not is_operator_page(f"/join/{segment}/")
+    assert _PAGES.lookup(f"/reset-password/{segment}/") is None
+
+
 def test_access_line_hides_what_could_identify_or_forge() -> None:
     when = datetime(2026, 12, 3, 17, 0, tzinfo=UTC)
 
@@ -158,6 +223,23 @@ def test_access_line_hides_what_could_identify_or_forge() -> None:
 
     assert line == '- - - [03/Dec/2026:17:00:00 +0000] "GET /api/x%22%0A- - - fake HTTP/1.1" 200 -'
     assert access_line("POST", "/", "HTTP/2", 429, when).endswith('"POST / HTTP/2" 429 -')
+
+
+@pytest.mark.parametrize(
+    ("path", "logged"),
+    [
+        ("/join/eyJhIjoxfQ.c2ln/", "/join/-"),
+        ("/join/eyJhIjoxfQ.c2ln", "/join/-"),
+        ("/reset-password/eyJhIjoxfQ.c2ln/?x=1", "/reset-password/-"),
+        ("/join/a/b/", "/join/-"),
+        ("/join/", "/join/"),
+        ("/joining/abc/", "/joining/abc/"),
+    ],
+)
+def test_access_line_leaves_out_the_token_of_a_mailed_link(path: str, logged: str) -> None:
+    line = access_line("GET", path, "HTTP/1.1", 200, datetime(2026, 12, 3, tzinfo=UTC))
+    assert f'"GET {logged} HTTP/1.1"' in line
+    assert "c2ln" not in line
 
 
 def test_server_access_logs_are_dropped() -> None:
