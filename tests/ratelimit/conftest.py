@@ -104,6 +104,16 @@ class PrivateServer:
             self._process.wait(timeout=10)
 
 
+def _redis_server_command(port: int, directory: Path, *options: str) -> list[str]:
+    """A redis-server on 127.0.0.1:``port`` that keeps nothing on disk, with ``options``."""
+    return [
+        "redis-server",
+        *("--port", str(port), "--bind", "127.0.0.1"),
+        *options,
+        *("--save", "", "--appendonly", "no", "--dir", str(directory)),
+    ]
+
+
 class PrivateRedis(PrivateServer):
     """A redis-server with no persistence."""
 
@@ -112,22 +122,7 @@ class PrivateRedis(PrivateServer):
 
     def __init__(self, directory: Path) -> None:
         port = _free_port()
-        super().__init__(
-            [
-                "redis-server",
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(directory),
-            ],
-            port,
-        )
+        super().__init__(_redis_server_command(port, directory), port)
         self.url += "/0"
 
 
@@ -253,29 +248,15 @@ class PrivateClusterNode(PrivateServer):
 
     def __init__(self, directory: Path) -> None:
         port = _free_port()
-        super().__init__(
-            [
-                "redis-server",
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--cluster-enabled",
-                "yes",
-                "--cluster-config-file",
-                str(directory / "nodes.conf"),
-                # The bus port defaults to port + 10000, past 65535 for a high free port.
-                "--cluster-port",
-                str(_free_port()),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(directory),
-            ],
-            port,
-        )
+        cluster = [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            str(directory / "nodes.conf"),
+        ]
+        # The bus port defaults to port + 10000, past 65535 for a high free port.
+        cluster += ["--cluster-port", str(_free_port())]
+        super().__init__(_redis_server_command(port, directory, *cluster), port)
 
 
 class PrivateCluster:

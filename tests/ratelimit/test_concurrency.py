@@ -15,6 +15,8 @@ import sys
 import threading
 from collections.abc import Callable
 
+from throttle_helpers import hammer
+
 from offen_core.ratelimit import AsyncThrottle, Decision, Outcome, Rule, Throttle
 from offen_core.testing import FakeClock
 
@@ -30,29 +32,7 @@ BUDGET = Rule("budget", 1.0, free=100, window=3600.0, deadline=0.0)
 
 
 def _hammer(check: Callable[[], Decision], threads: int = THREADS) -> list[Decision]:
-    results: list[Decision] = []
-    lock = threading.Lock()
-    start = threading.Barrier(threads)
-
-    def worker() -> None:
-        start.wait()
-        mine = [check() for _ in range(PER_THREAD)]
-        with lock:
-            results.extend(mine)
-
-    workers = [threading.Thread(target=worker) for _ in range(threads)]
-    # Switch threads as often as possible, so that a race between an increment and the read
-    # of its count shows up (with the default interval it hides behind the GIL).
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        for thread in workers:
-            thread.start()
-        for thread in workers:
-            thread.join()
-    finally:
-        sys.setswitchinterval(interval)
-    return results
+    return hammer(check, threads=threads, per_thread=PER_THREAD)
 
 
 def _assert_each_attempt_counted_once(decisions: list[Decision]) -> None:

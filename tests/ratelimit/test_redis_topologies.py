@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
@@ -24,6 +22,7 @@ import pytest
 import redis
 from limits.storage import RedisClusterStorage, RedisSentinelStorage
 from redis.cluster import RedisCluster, key_slot
+from throttle_helpers import hammer
 
 from offen_core.errors import ThrottledError, ThrottleStorageError
 from offen_core.ratelimit import (
@@ -215,28 +214,7 @@ def test_sync_and_async_decide_as_memory_storage_does(topology_url: str, prefix:
 
 
 def _hammer(check: Callable[[], Decision]) -> list[Decision]:
-    decided: list[Decision] = []
-    guard = threading.Lock()
-    ready = threading.Barrier(THREADS)
-
-    def run() -> None:
-        ready.wait()
-        mine = [check() for _ in range(PER_THREAD)]
-        with guard:
-            decided.extend(mine)
-
-    threads = [threading.Thread(target=run) for _ in range(THREADS)]
-    # Switch threads as often as the interpreter allows, so that lost updates would show.
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        sys.setswitchinterval(interval)
-    return decided
+    return hammer(check, threads=THREADS, per_thread=PER_THREAD)
 
 
 def test_threads_lose_no_attempt(topology_url: str, prefix: str, clock: FakeClock) -> None:

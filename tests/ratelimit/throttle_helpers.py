@@ -1,0 +1,44 @@
+# SPDX-FileCopyrightText: 2026 The offen_core authors
+# SPDX-License-Identifier: Apache-2.0
+"""Helpers shared by the throttle tests of several storages."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable
+
+from offen_core.ratelimit import Decision
+
+
+def hammer(check: Callable[[], Decision], *, threads: int, per_thread: int) -> list[Decision]:
+    """Run ``check`` ``per_thread`` times in each of ``threads`` threads that start together.
+
+    The interpreter switches threads as often as it can meanwhile, so that a race between
+    reading a count and writing it back (a lost update) shows up instead of hiding behind
+    the GIL's default interval.
+
+    Returns:
+        Every decision, in no particular order.
+    """
+    decided: list[Decision] = []
+    guard = threading.Lock()
+    ready = threading.Barrier(threads)
+
+    def run() -> None:
+        ready.wait()
+        mine = [check() for _ in range(per_thread)]
+        with guard:
+            decided.extend(mine)
+
+    workers = [threading.Thread(target=run) for _ in range(threads)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    finally:
+        sys.setswitchinterval(interval)
+    return decided
