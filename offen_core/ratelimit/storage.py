@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 from enum import StrEnum
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from limits.aio.storage import MemcachedStorage as AsyncMemcachedStorage
 from limits.aio.storage import MemoryStorage as AsyncMemoryStorage
 from limits.aio.storage import MongoDBStorage as AsyncMongoDBStorage
+from limits.aio.storage import RedisClusterStorage as AsyncRedisClusterStorage
 from limits.aio.storage import Storage as AsyncStorage
 from limits.errors import ConfigurationError
 from limits.errors import StorageError as LimitsStorageError
@@ -18,11 +20,12 @@ from limits.storage import (
     MemcachedStorage,
     MemoryStorage,
     MongoDBStorage,
+    RedisClusterStorage,
     Storage,
     storage_from_string,
 )
 
-from offen_core.errors import InvalidInputError
+from offen_core.errors import InvalidInputError, ThrottleStorageError
 
 __all__ = ["DEFAULT_STORAGE_URL", "StorageFailure", "open_async_storage", "open_storage"]
 
@@ -73,6 +76,8 @@ def open_storage(url: str = DEFAULT_STORAGE_URL, **options: Any) -> Storage:
 
     Raises:
         InvalidInputError: If the URL's scheme is unknown or its client library is missing.
+        ThrottleStorageError: If the storage's client connects when it is made (a Redis
+            Cluster client does) and reaches no server.
     """
     storage = _from_url(url, options)
     if not isinstance(storage, Storage):
@@ -109,6 +114,12 @@ def open_async_storage(url: str = DEFAULT_STORAGE_URL, **options: Any) -> AsyncS
 
 
 def _from_url(url: str, options: dict[str, Any]) -> Storage | AsyncStorage:
+    unreachable: tuple[type[Exception], ...] = (
+        LimitsStorageError,
+        ConnectionError,
+        TimeoutError,
+        *_cluster_errors(),
+    )
     try:
         return storage_from_string(url, wrap_exceptions=True, **options)
     except ConfigurationError:
@@ -118,6 +129,31 @@ def _from_url(url: str, options: dict[str, Any]) -> Storage | AsyncStorage:
             "(pip install offen-core[redis]), memcached:// (offen-core[memcached]) or "
             "mongodb:// (offen-core[mongodb])",
         ) from None
+    except unreachable as error:
+        # Most clients connect on first use; a Redis Cluster client connects at once.
+        scheme = url.partition("://")[0]
+        raise ThrottleStorageError(
+            f"the throttle's storage ({scheme}://) cannot be reached: {type(error).__name__}; "
+            "check that it is running and that the URL is right"
+        ) from error
+
+
+def _cluster_errors() -> tuple[type[Exception], ...]:
+    """Return what a Redis or Valkey cluster client raises when it reaches no node.
+
+    Those exceptions derive from neither the client's base error nor `ConnectionError`, so
+    `limits` does not count them as storage errors; a throttle must.
+    """
+    found: list[type[Exception]] = []
+    for module, name in (
+        ("redis.exceptions", "RedisClusterException"),
+        ("valkey.exceptions", "ValkeyClusterException"),
+    ):
+        if importlib.util.find_spec(module.partition(".")[0]) is not None:
+            error = getattr(importlib.import_module(module), name, None)
+            if isinstance(error, type) and issubclass(error, Exception):
+                found.append(error)
+    return tuple(found)
 
 
 def storage_errors(storage: Storage | AsyncStorage) -> tuple[type[BaseException], ...]:
@@ -127,6 +163,8 @@ def storage_errors(storage: Storage | AsyncStorage) -> tuple[type[BaseException]
     if isinstance(storage, MemoryStorage | AsyncMemoryStorage):
         # The memory storage names ValueError, which would also hide programming errors.
         extra = ()
+    if isinstance(storage, RedisClusterStorage | AsyncRedisClusterStorage):
+        extra = (*extra, *_cluster_errors())
     return (LimitsStorageError, ConnectionError, TimeoutError, *extra)
 
 

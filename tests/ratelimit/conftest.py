@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 import redis
 from limits.storage import Storage
+from throttle_helpers import free_port
 
 from offen_core.ratelimit import open_storage
 from offen_core.ratelimit.storage import close_storage
@@ -64,13 +65,6 @@ def prefix(request: pytest.FixtureRequest) -> Iterator[str]:
                 client.delete(*keys)
         finally:
             client.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class PrivateServer:
@@ -121,7 +115,7 @@ class PrivateRedis(PrivateServer):
     scheme = "redis"
 
     def __init__(self, directory: Path) -> None:
-        port = _free_port()
+        port = free_port()
         super().__init__(_redis_server_command(port, directory), port)
         self.url += "/0"
 
@@ -133,7 +127,7 @@ class PrivateMemcached(PrivateServer):
     scheme = "memcached"
 
     def __init__(self) -> None:
-        port = _free_port()
+        port = free_port()
         command = ["memcached", "-l", "127.0.0.1", "-p", str(port), "-U", "0"]
         if os.geteuid() == 0:
             # memcached refuses to run as root unless told which user to be.
@@ -247,7 +241,7 @@ class PrivateClusterNode(PrivateServer):
     scheme = "redis"
 
     def __init__(self, directory: Path) -> None:
-        port = _free_port()
+        port = free_port()
         cluster = [
             "--cluster-enabled",
             "yes",
@@ -255,7 +249,7 @@ class PrivateClusterNode(PrivateServer):
             str(directory / "nodes.conf"),
         ]
         # The bus port defaults to port + 10000, past 65535 for a high free port.
-        cluster += ["--cluster-port", str(_free_port())]
+        cluster += ["--cluster-port", str(free_port())]
         super().__init__(_redis_server_command(port, directory, *cluster), port)
 
 
@@ -324,7 +318,7 @@ class PrivateSentinel(PrivateServer):
         master_directory = directory / "master"
         master_directory.mkdir()
         self.master = PrivateRedis(master_directory)
-        port = _free_port()
+        port = free_port()
         # Sentinel rewrites its configuration file, so it lives in the test's directory.
         config = directory / "sentinel.conf"
         config.write_text(

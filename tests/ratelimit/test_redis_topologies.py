@@ -22,7 +22,7 @@ import pytest
 import redis
 from limits.storage import RedisClusterStorage, RedisSentinelStorage
 from redis.cluster import RedisCluster, key_slot
-from throttle_helpers import hammer
+from throttle_helpers import free_port, hammer
 
 from offen_core.errors import ThrottledError, ThrottleStorageError
 from offen_core.ratelimit import (
@@ -535,3 +535,33 @@ def test_async_login_guard_fails_closed_when_the_master_goes_away(
     asyncio.run(scenario())
 
     _assert_left_alone(shared_redis, shared, prefix)
+
+
+# A cluster that no node of answers: its client raises an exception of its own, outside
+# redis-py's base error, which the throttle must still count as a failed storage.
+
+
+def _unreachable_cluster() -> str:
+    return f"redis+cluster://127.0.0.1:{free_port()}"
+
+
+def test_a_sync_throttle_on_an_unreachable_cluster_says_so_when_opened() -> None:
+    # The sync cluster client connects when it is made, so the throttle cannot be opened.
+    with pytest.raises(ThrottleStorageError, match="cannot be reached") as caught:
+        Throttle(_unreachable_cluster(), hash_key=HASH_KEY)
+    assert isinstance(caught.value.__cause__, redis.exceptions.RedisClusterException)
+
+
+def test_an_async_login_guard_on_an_unreachable_cluster_fails_closed(clock: FakeClock) -> None:
+    async def scenario() -> None:
+        async with AsyncThrottle(
+            _unreachable_cluster(), hash_key=HASH_KEY, clock=clock.time, storage_retry_after=7.0
+        ) as throttle:
+            decision = await throttle.check_login(EMAIL, ADDRESS)
+            assert (decision.outcome, decision.storage_failed) == (Outcome.REFUSED, True)
+            assert decision.retry_after == 7.0
+            assert not await throttle.healthy()
+            with pytest.raises(ThrottleStorageError):
+                await throttle.login_succeeded(EMAIL)
+
+    asyncio.run(scenario())

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 import threading
 from collections.abc import Callable
@@ -42,3 +43,11 @@ def hammer(check: Callable[[], Decision], *, threads: int, per_thread: int) -> l
     finally:
         sys.setswitchinterval(interval)
     return decided
+
+
+def free_port() -> int:
+    """Return a TCP port of 127.0.0.1 that nothing listens on (at the time of asking)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
