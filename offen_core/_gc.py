@@ -18,7 +18,9 @@ from contextlib import contextmanager
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    """Disable the cyclic garbage collector for the ``with`` block, then restore it.
+    """Disable the cyclic garbage collector for a ``with`` block or a call, then restore it.
+
+    Use it as ``with collector_paused():`` or as a decorator, ``@collector_paused()``.
 
     The collector is switched back on only if it was on before. The switch is process-wide:
     another thread that allocates meanwhile is not collected either until the block ends.

@@ -203,6 +203,9 @@ def _resolve_filter(value: str | Filter | None) -> Filter | None:
     raise InvalidInputError("filter", "must be a Filter, a string '<property>:<value>' or None")
 
 
+# The report builds columns of every event and drops them at the end: nothing for the
+# cyclic garbage collector to find, and its passes would cost more than the report.
+@collector_paused()
 def default_stats(
     events: Iterable[DecryptedEvent],
     *,
@@ -249,68 +252,65 @@ def default_stats(
         now=now, range=range, resolution=resolution, start=start, end=end, time_zone=time_zone
     )
     active_filter = _resolve_filter(filter)
-    # The report builds columns of every event and drops them at the end: nothing for the
-    # cyclic garbage collector to find, and its passes would cost more than the report.
-    with collector_paused():
-        root = Columns(events)
+    root = Columns(events)
 
-        main = root.between(to_ms(window.lower), to_ms(window.upper))
-        matched: frozenset[str | None] | None = None
+    main = root.between(to_ms(window.lower), to_ms(window.upper))
+    matched: frozenset[str | None] | None = None
+    if active_filter is not None:
+        main, matched = active_filter._apply_columns(main)
+    counts = _session_counts(main)
+
+    chart = []
+    for bucket in window.buckets:
+        cell = root.between(to_ms(bucket.start), to_ms(bucket.end))
         if active_filter is not None:
-            main, matched = active_filter._apply_columns(main)
-        counts = _session_counts(main)
-
-        chart = []
-        for bucket in window.buckets:
-            cell = root.between(to_ms(bucket.start), to_ms(bucket.end))
-            if active_filter is not None:
-                cell = active_filter._scope_columns(cell, matched)
-            chart.append(
-                PageviewsRow(
-                    date=bucket.date,
-                    pageviews=_pageviews(cell),
-                    visitors=_unique_users(cell),
-                    accounts=_unique_accounts(cell),
-                )
+            cell = active_filter._scope_columns(cell, matched)
+        chart.append(
+            PageviewsRow(
+                date=bucket.date,
+                pageviews=_pageviews(cell),
+                visitors=_unique_users(cell),
+                accounts=_unique_accounts(cell),
             )
-
-        def windowed(lower: datetime, upper: datetime) -> Columns:
-            cols = root.between(to_ms(lower), to_ms(upper))
-            return cols if active_filter is None else active_filter._apply_columns(cols)[0]
-
-        live = windowed(*window.realtime)
-        chunks = [_secrets(windowed(lower, upper)) for lower, upper in window.retention_chunks]
-
-        returning: float | None = _returning_users(main, root)
-        if window.resolution == "months" and window.range == 6:
-            returning = None
-
-        return Stats(
-            unique_users=_unique_users(main),
-            unique_accounts=_unique_accounts(main),
-            unique_sessions=_unique_sessions(main),
-            referrers=tuple(_referrers(main)),
-            pages=tuple(_top_pages(main)),
-            pageviews=tuple(chart),
-            bounce_rate=_bounce_rate(counts),
-            avg_pageload=_avg_pageload(main),
-            avg_page_depth=_avg_page_depth(counts),
-            landing_pages=tuple(_landing_pages(main)),
-            exit_pages=tuple(_exit_pages(main)),
-            mobile_share=_mobile_share(main),
-            live_pages=tuple(_live_pages(live)),
-            live_users=_unique_users(live),
-            campaigns=tuple(_utm_table(main, "campaign")),
-            sources=tuple(_utm_table(main, "source")),
-            retention_matrix=tuple(tuple(row) for row in _retention(chunks)),
-            empty=len(root) == 0,
-            returning_users=returning,
-            onboarding_stats=_onboarding_stats(root) if user_view else None,
-            geo=tuple(_locations(main)),
-            resolution=window.resolution,
-            range=window.range,
-            filter=None
-            if active_filter is None
-            else (filter if isinstance(filter, str) else str(active_filter)),
-            window=window,
         )
+
+    def windowed(lower: datetime, upper: datetime) -> Columns:
+        cols = root.between(to_ms(lower), to_ms(upper))
+        return cols if active_filter is None else active_filter._apply_columns(cols)[0]
+
+    live = windowed(*window.realtime)
+    chunks = [_secrets(windowed(lower, upper)) for lower, upper in window.retention_chunks]
+
+    returning: float | None = _returning_users(main, root)
+    if window.resolution == "months" and window.range == 6:
+        returning = None
+
+    return Stats(
+        unique_users=_unique_users(main),
+        unique_accounts=_unique_accounts(main),
+        unique_sessions=_unique_sessions(main),
+        referrers=tuple(_referrers(main)),
+        pages=tuple(_top_pages(main)),
+        pageviews=tuple(chart),
+        bounce_rate=_bounce_rate(counts),
+        avg_pageload=_avg_pageload(main),
+        avg_page_depth=_avg_page_depth(counts),
+        landing_pages=tuple(_landing_pages(main)),
+        exit_pages=tuple(_exit_pages(main)),
+        mobile_share=_mobile_share(main),
+        live_pages=tuple(_live_pages(live)),
+        live_users=_unique_users(live),
+        campaigns=tuple(_utm_table(main, "campaign")),
+        sources=tuple(_utm_table(main, "source")),
+        retention_matrix=tuple(tuple(row) for row in _retention(chunks)),
+        empty=len(root) == 0,
+        returning_users=returning,
+        onboarding_stats=_onboarding_stats(root) if user_view else None,
+        geo=tuple(_locations(main)),
+        resolution=window.resolution,
+        range=window.range,
+        filter=None
+        if active_filter is None
+        else (filter if isinstance(filter, str) else str(active_filter)),
+        window=window,
+    )

@@ -21,6 +21,7 @@ import pytest
 from limits.aio.storage import MemcachedStorage as AsyncMemcachedStorage
 from limits.aio.storage.memcached.emcache import EmcacheBridge
 from limits.storage import MemcachedStorage
+from throttle_helpers import assert_async_guard_fails_closed
 
 from offen_core.errors import InvalidInputError, ThrottleStorageError
 from offen_core.ratelimit import (
@@ -458,11 +459,6 @@ def test_async_guard_fails_closed_when_memcached_goes_away(
         ) as throttle:
             assert (await throttle.check_login(EMAIL, ADDRESS)).outcome is Outcome.ALLOWED
             private_memcached.stop()
-            decision = await throttle.check_login(EMAIL, ADDRESS)
-            assert (decision.outcome, decision.storage_failed) == (Outcome.REFUSED, True)
-            assert decision.retry_after == 7.0
-            assert not await throttle.healthy()
-            with pytest.raises(ThrottleStorageError):
-                await throttle.login_succeeded(EMAIL)
+            await assert_async_guard_fails_closed(throttle, EMAIL, ADDRESS, retry_after=7.0)
 
     asyncio.run(scenario())

@@ -22,7 +22,7 @@ import pytest
 import redis
 from limits.storage import RedisClusterStorage, RedisSentinelStorage
 from redis.cluster import RedisCluster, key_slot
-from throttle_helpers import free_port, hammer
+from throttle_helpers import assert_async_guard_fails_closed, free_port, hammer
 
 from offen_core.errors import ThrottledError, ThrottleStorageError
 from offen_core.ratelimit import (
@@ -525,12 +525,7 @@ def test_async_login_guard_fails_closed_when_the_master_goes_away(
 
             redis_sentinel.master.stop()
 
-            decision = await throttle.check_login(EMAIL, ADDRESS)
-            assert (decision.outcome, decision.storage_failed) == (Outcome.REFUSED, True)
-            assert decision.retry_after == 7.0
-            assert not await throttle.healthy()
-            with pytest.raises(ThrottleStorageError):
-                await throttle.login_succeeded(EMAIL)
+            await assert_async_guard_fails_closed(throttle, EMAIL, ADDRESS, retry_after=7.0)
 
     asyncio.run(scenario())
 
@@ -557,11 +552,6 @@ def test_an_async_login_guard_on_an_unreachable_cluster_fails_closed(clock: Fake
         async with AsyncThrottle(
             _unreachable_cluster(), hash_key=HASH_KEY, clock=clock.time, storage_retry_after=7.0
         ) as throttle:
-            decision = await throttle.check_login(EMAIL, ADDRESS)
-            assert (decision.outcome, decision.storage_failed) == (Outcome.REFUSED, True)
-            assert decision.retry_after == 7.0
-            assert not await throttle.healthy()
-            with pytest.raises(ThrottleStorageError):
-                await throttle.login_succeeded(EMAIL)
+            await assert_async_guard_fails_closed(throttle, EMAIL, ADDRESS, retry_after=7.0)
 
     asyncio.run(scenario())

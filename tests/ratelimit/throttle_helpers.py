@@ -9,7 +9,10 @@ import sys
 import threading
 from collections.abc import Callable
 
-from offen_core.ratelimit import Decision
+import pytest
+
+from offen_core.errors import ThrottleStorageError
+from offen_core.ratelimit import AsyncThrottle, Decision, Outcome
 
 
 def hammer(check: Callable[[], Decision], *, threads: int, per_thread: int) -> list[Decision]:
@@ -51,3 +54,19 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+async def assert_async_guard_fails_closed(
+    throttle: AsyncThrottle, email: str, address: str, retry_after: float
+) -> None:
+    """Check what an async login guard does by default while its storage is down.
+
+    The login is refused as a storage failure with the throttle's ``retry_after``, the
+    health check fails, and a success cannot be recorded.
+    """
+    decision = await throttle.check_login(email, address)
+    assert (decision.outcome, decision.storage_failed) == (Outcome.REFUSED, True)
+    assert decision.retry_after == retry_after
+    assert not await throttle.healthy()
+    with pytest.raises(ThrottleStorageError):
+        await throttle.login_succeeded(email)
